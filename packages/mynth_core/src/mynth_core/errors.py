@@ -1,0 +1,162 @@
+"""The MynthError tree: every failure a caller can cause or observe."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class FieldError:
+    """One broken rule, addressed by a dotted field path (`data.extensions.top_5_movies`)."""
+
+    field: str
+    message: str
+
+
+class MynthError(Exception):
+    """Root of every error the core raises on purpose."""
+
+
+@attrs.frozen
+class NotFoundError(MynthError):
+    """Unknown, soft-deleted, or someone else's private resource (never distinguished)."""
+
+    resource: str
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.id} was not found"
+
+
+@attrs.frozen
+class ValidationError(MynthError):
+    """Input that breaks one or more field rules."""
+
+    errors: tuple[FieldError, ...]
+
+    @classmethod
+    def single(cls, field: str, message: str) -> ValidationError:
+        return cls(errors=(FieldError(field, message),))
+
+    def __str__(self) -> str:
+        return "; ".join(f"{e.field}: {e.message}" for e in self.errors)
+
+
+@attrs.frozen
+class NoChangeError(MynthError):
+    """A change request that would leave the persona exactly as it is."""
+
+    def __str__(self) -> str:
+        return "the request changes nothing"
+
+
+@attrs.frozen
+class ConflictError(MynthError):
+    """The resource changed underneath the request, or is busy."""
+
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@attrs.frozen
+class VersionConflictError(ConflictError):
+    """An edit was based on a version that is no longer current."""
+
+
+@attrs.frozen
+class VersionInUseError(ConflictError):
+    """A version that is current, public or pinned by a chat cannot be deleted."""
+
+
+class AuthenticationError(MynthError):
+    """The caller could not be identified."""
+
+
+@attrs.frozen
+class AuthenticationRequiredError(AuthenticationError):
+    """A signed-in route was called without a credential."""
+
+    def __str__(self) -> str:
+        return "this route needs a session token"
+
+
+@attrs.frozen
+class InvalidTokenError(AuthenticationError):
+    """A credential was presented but failed verification."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"the session token was rejected: {self.reason}"
+
+
+@attrs.frozen
+class AccountDeletedError(AuthenticationError):
+    """A valid token of a user who has been deleted."""
+
+    def __str__(self) -> str:
+        return "this account has been deleted"
+
+
+@attrs.frozen
+class NotPermittedError(MynthError):
+    """An operation the configuration forbids (never used to hide existence)."""
+
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@attrs.frozen
+class InsufficientTokensError(MynthError):
+    """The balance cannot cover a charge."""
+
+    required: int
+    available: int
+
+    def __str__(self) -> str:
+        return f"needs {self.required} tokens, {self.available} available"
+
+
+@attrs.frozen
+class RateLimitedError(MynthError):
+    """A rate-limit bucket is exhausted."""
+
+    bucket: str
+    retry_after: int
+
+    def __str__(self) -> str:
+        return f"rate limit {self.bucket} exhausted; retry in {self.retry_after} s"
+
+
+@attrs.frozen
+class ProviderError(MynthError):
+    """An upstream provider failed."""
+
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@attrs.frozen
+class ServiceUnavailableError(MynthError):
+    """A dependency of ours (database, cache) does not answer."""
+
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@attrs.frozen
+class WebhookRejectedError(MynthError):
+    """A webhook delivery failed signature or timestamp verification."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return f"webhook rejected: {self.reason}"

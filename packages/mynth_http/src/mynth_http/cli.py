@@ -1,0 +1,5 @@
+"""The `mynth` command."""
+
+
+def main() -> None:
+    """Placeholder entry point."""
