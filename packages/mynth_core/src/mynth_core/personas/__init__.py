@@ -1,0 +1,1 @@
+"""Personas: versioned character data, their events and use cases."""

@@ -1,0 +1,103 @@
+"""Persona events: append-only records written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from mynth_core.ids import EventId, PersonaId, VersionId
+
+
+@attrs.frozen(kw_only=True)
+class PersonaCreated:
+    """A persona came into being with its first version."""
+
+    persona_id: PersonaId
+    at: datetime
+    version_id: VersionId
+    source: str
+
+
+@attrs.frozen(kw_only=True)
+class PersonaVersionCreated:
+    """A new version was added and became current."""
+
+    persona_id: PersonaId
+    at: datetime
+    version_id: VersionId
+    version_number: int
+    source: str
+
+
+@attrs.frozen(kw_only=True)
+class PersonaReverted:
+    """The current-version pointer moved back to an existing version."""
+
+    persona_id: PersonaId
+    at: datetime
+    from_version_id: VersionId
+    to_version_id: VersionId
+
+
+@attrs.frozen(kw_only=True)
+class PersonaCloned:
+    """This persona was cloned from another persona's version."""
+
+    persona_id: PersonaId
+    at: datetime
+    source_persona_id: PersonaId
+    source_version_id: VersionId
+
+
+@attrs.frozen(kw_only=True)
+class PersonaDeleted:
+    """The persona was soft-deleted."""
+
+    persona_id: PersonaId
+    at: datetime
+
+
+PersonaEvent = (
+    PersonaCreated | PersonaVersionCreated | PersonaReverted | PersonaCloned | PersonaDeleted
+)
+
+# The stable wire and storage names. Renaming a class must never change these.
+EVENT_TYPES: Final[Mapping[type[PersonaEvent], str]] = {
+    PersonaCreated: "persona.created",
+    PersonaVersionCreated: "persona.version_created",
+    PersonaReverted: "persona.reverted",
+    PersonaCloned: "persona.cloned",
+    PersonaDeleted: "persona.deleted",
+}
+EVENT_CLASSES: Final[Mapping[str, type[PersonaEvent]]] = {v: k for k, v in EVENT_TYPES.items()}
+_ENVELOPE: Final = frozenset({"persona_id", "at"})
+
+
+def event_type(event: PersonaEvent) -> str:
+    """The stable type tag of `event`, e.g. `persona.reverted`."""
+    return EVENT_TYPES[type(event)]
+
+
+def event_data(event: PersonaEvent) -> dict[str, str | int]:
+    """The type-specific payload of `event` (everything but persona id and time)."""
+    return {
+        f.name: getattr(event, f.name) for f in attrs.fields(type(event)) if f.name not in _ENVELOPE
+    }
+
+
+def event_from(
+    type_: str, *, persona_id: PersonaId, at: datetime, data: Mapping[str, object]
+) -> PersonaEvent:
+    """Rebuild an event from its tag and payload (the inverse of `event_type`/`event_data`)."""
+    return EVENT_CLASSES[type_](persona_id=persona_id, at=at, **data)  # type: ignore[arg-type]
+
+
+@attrs.frozen
+class StoredEvent:
+    """An event with the id it was stored under."""
+
+    id: EventId
+    event: PersonaEvent

@@ -1,0 +1,234 @@
+"""The Persona aggregate and its immutable versions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from mynth_core.errors import NoChangeError, NotFoundError, VersionConflictError
+from mynth_core.ids import PersonaId, UserId, VersionId
+from mynth_core.personas.events import (
+    PersonaCloned,
+    PersonaCreated,
+    PersonaDeleted,
+    PersonaEvent,
+    PersonaReverted,
+    PersonaVersionCreated,
+)
+from mynth_core.personas.fields import PersonaData
+
+Events = tuple[PersonaEvent, ...]
+
+
+class VersionSource(enum.StrEnum):
+    """Where a version's content came from."""
+
+    GENERATE = "generate"
+    MANUAL = "manual"
+    ENHANCE = "enhance"
+    PROPERTY = "property"
+    IMPORT = "import"
+    CLONE = "clone"
+
+
+@attrs.frozen(kw_only=True)
+class PersonaVersion:
+    """An immutable snapshot of persona data with its metadata."""
+
+    id: VersionId
+    persona_id: PersonaId
+    version_number: int = attrs.field(validator=attrs.validators.ge(1))
+    title: str
+    data: PersonaData
+    source: VersionSource
+    user_message: str | None = None
+    ai_note: str | None = None
+    model: str | None = None
+    created_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class VersionDraft:
+    """What a change proposes for the next version; the aggregate numbers and dates it."""
+
+    id: VersionId
+    data: PersonaData
+    title: str | None = None
+    source: VersionSource
+    user_message: str | None = None
+    ai_note: str | None = None
+    model: str | None = None
+
+    def to_version(
+        self, persona_id: PersonaId, number: int, at: datetime, *, fallback_title: str
+    ) -> PersonaVersion:
+        return PersonaVersion(
+            id=self.id,
+            persona_id=persona_id,
+            version_number=number,
+            title=self.title or fallback_title,
+            data=self.data,
+            source=self.source,
+            user_message=self.user_message,
+            ai_note=self.ai_note,
+            model=self.model,
+            created_at=at,
+        )
+
+
+@attrs.frozen
+class CloneSource:
+    """Attribution of a clone: the persona and version it copied."""
+
+    persona_id: PersonaId
+    version_id: VersionId
+
+
+@attrs.frozen(kw_only=True)
+class Persona:
+    """A character owned by one user; its content lives in append-only versions.
+
+    `version_ids` lists every version in number order; `current_version` is the one the
+    owner works on. Commands return `(new_persona, events)` and never mutate.
+    """
+
+    id: PersonaId
+    owner_id: UserId
+    current_version: PersonaVersion
+    version_ids: tuple[VersionId, ...]
+    next_version_number: int
+    cloned_from: CloneSource | None = None
+    public_version_id: VersionId | None = None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.current_version.id not in self.version_ids:
+            msg = "the current version must be one of the persona's versions"
+            raise AssertionError(msg)
+
+    @property
+    def title(self) -> str:
+        return self.current_version.title
+
+    @property
+    def current_version_id(self) -> VersionId:
+        return self.current_version.id
+
+    @property
+    def is_public(self) -> bool:
+        return self.public_version_id is not None and self.deleted_at is None
+
+    @classmethod
+    def create(
+        cls,
+        persona_id: PersonaId,
+        owner_id: UserId,
+        draft: VersionDraft,
+        *,
+        at: datetime,
+        cloned_from: CloneSource | None = None,
+    ) -> tuple[Persona, Events]:
+        """A new persona whose version 1 is `draft`."""
+        version = draft.to_version(persona_id, 1, at, fallback_title=draft.data.name)
+        persona = cls(
+            id=persona_id,
+            owner_id=owner_id,
+            current_version=version,
+            version_ids=(version.id,),
+            next_version_number=2,
+            cloned_from=cloned_from,
+            created_at=at,
+            updated_at=at,
+        )
+        events: Events = (
+            PersonaCreated(
+                persona_id=persona_id, at=at, version_id=version.id, source=draft.source
+            ),
+        )
+        if cloned_from is not None:
+            events += (
+                PersonaCloned(
+                    persona_id=persona_id,
+                    at=at,
+                    source_persona_id=cloned_from.persona_id,
+                    source_version_id=cloned_from.version_id,
+                ),
+            )
+        return persona, events
+
+    def add_version(
+        self, draft: VersionDraft, *, at: datetime, base_version_id: VersionId | None = None
+    ) -> tuple[Persona, Events]:
+        """Append `draft` as the next version and make it current.
+
+        Raises:
+            VersionConflictError: `base_version_id` is given and is no longer current.
+            NoChangeError: the draft's data and title equal the current version's.
+        """
+        if base_version_id is not None and base_version_id != self.current_version_id:
+            raise VersionConflictError(
+                detail=f"version {base_version_id} is no longer the current version"
+            )
+        current = self.current_version
+        if draft.data == current.data and (draft.title or current.title) == current.title:
+            raise NoChangeError
+        version = draft.to_version(
+            self.id, self.next_version_number, at, fallback_title=current.title
+        )
+        moved = attrs.evolve(
+            self,
+            current_version=version,
+            version_ids=(*self.version_ids, version.id),
+            next_version_number=self.next_version_number + 1,
+            updated_at=at,
+        )
+        event = PersonaVersionCreated(
+            persona_id=self.id,
+            at=at,
+            version_id=version.id,
+            version_number=version.version_number,
+            source=version.source,
+        )
+        return moved, (event,)
+
+    def revert_to(self, version: PersonaVersion, *, at: datetime) -> tuple[Persona, Events]:
+        """Move the current-version pointer to an existing version; no version is written.
+
+        Raises:
+            NotFoundError: `version` is not one of this persona's versions.
+            NoChangeError: `version` is already current.
+        """
+        if version.persona_id != self.id or version.id not in self.version_ids:
+            raise NotFoundError("version", version.id)
+        if version.id == self.current_version_id:
+            raise NoChangeError
+        moved = attrs.evolve(self, current_version=version, updated_at=at)
+        event = PersonaReverted(
+            persona_id=self.id,
+            at=at,
+            from_version_id=self.current_version_id,
+            to_version_id=version.id,
+        )
+        return moved, (event,)
+
+    def delete(self, *, at: datetime) -> tuple[Persona, Events]:
+        """Soft-delete: the persona leaves the catalog and reads as missing from now on."""
+        gone = attrs.evolve(self, deleted_at=at, public_version_id=None, updated_at=at)
+        return gone, (PersonaDeleted(persona_id=self.id, at=at),)
+
+    def readable_version_for(self, reader: UserId) -> VersionId:
+        """The version `reader` may copy: the current one for the owner, else the public one.
+
+        Raises:
+            NotFoundError: deleted, or private and not the reader's.
+        """
+        if self.deleted_at is None:
+            if self.owner_id == reader:
+                return self.current_version_id
+            if self.public_version_id is not None:
+                return self.public_version_id
+        raise NotFoundError("persona", self.id)

@@ -1,0 +1,255 @@
+"""In-memory fakes of the core ports; they pass the same contract suite as the SQL adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+
+from mynth_core.errors import ConflictError, InvalidTokenError, NotFoundError
+from mynth_core.identity import Principal
+from mynth_core.ids import PersonaId, UserId, VersionId
+from mynth_core.pagination import Page, PageRequest, decode_cursor, encode_cursor
+from mynth_core.personas.events import StoredEvent
+from mynth_core.personas.model import Persona, PersonaVersion
+from mynth_core.users import User
+
+if TYPE_CHECKING:
+    from mynth_core.clock import Clock
+    from mynth_core.identity import IdentityVerifier
+    from mynth_core.ids import IdFactory
+    from mynth_core.personas.ports import EventLog, PersonaRepository
+    from mynth_core.uow import UnitOfWork, UnitOfWorkFactory
+    from mynth_core.users import UserRepository
+
+
+@attrs.define
+class FrozenClock:
+    """A clock that only moves when told to."""
+
+    at: datetime = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@attrs.define
+class SequentialIdFactory:
+    """Readable, predictable ids: `prs_0001`, `prs_0002`, ..."""
+
+    _counter: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))
+
+    def new(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._counter):04d}"
+
+
+@attrs.define
+class FakeIdentityVerifier:
+    """Accepts exactly the tokens it was given, mapping each to its principal."""
+
+    tokens: dict[str, Principal] = attrs.field(factory=dict)
+
+    def issue(self, user_id: str) -> str:
+        token = f"token-{user_id}"
+        self.tokens[token] = Principal(user_id=UserId(user_id), session_id=f"sess_{user_id}")
+        return token
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            return self.tokens[token]
+        except KeyError:
+            raise InvalidTokenError(reason="unknown-token") from None
+
+
+@attrs.define
+class InMemoryStore:
+    """Everything the fakes persist; a unit of work edits a deep copy and swaps it in."""
+
+    personas: dict[PersonaId, Persona] = attrs.field(factory=dict)
+    versions: dict[VersionId, PersonaVersion] = attrs.field(factory=dict)
+    events: list[StoredEvent] = attrs.field(factory=list)
+    users: dict[UserId, User] = attrs.field(factory=dict)
+
+
+@attrs.define
+class InMemoryPersonaRepository:
+    """Personas and versions in dictionaries."""
+
+    store: InMemoryStore
+
+    async def get(self, persona_id: PersonaId, *, owner: UserId | None = None) -> Persona:
+        persona = self.store.personas.get(persona_id)
+        if persona is None or persona.deleted_at is not None:
+            raise NotFoundError("persona", persona_id)
+        if owner is not None and persona.owner_id != owner:
+            raise NotFoundError("persona", persona_id)
+        return persona
+
+    async def get_for_update(self, persona_id: PersonaId, *, owner: UserId) -> Persona:
+        return await self.get(persona_id, owner=owner)  # the unit of work holds the only lock
+
+    async def add(self, persona: Persona) -> None:
+        if persona.id in self.store.personas:
+            raise ConflictError(detail=f"persona {persona.id} already exists")
+        self.store.personas[persona.id] = persona
+        self._add_version(persona.current_version)
+
+    async def save(self, persona: Persona) -> None:
+        if persona.current_version.id not in self.store.versions:
+            self._add_version(persona.current_version)
+        self.store.personas[persona.id] = persona
+
+    def _add_version(self, version: PersonaVersion) -> None:
+        taken = any(
+            v.persona_id == version.persona_id and v.version_number == version.version_number
+            for v in self.store.versions.values()
+        )
+        if taken:
+            raise ConflictError(detail=f"version number {version.version_number} is taken")
+        self.store.versions[version.id] = version
+
+    async def list_owned(
+        self, owner: UserId, *, query: str | None, page: PageRequest
+    ) -> Page[Persona]:
+        mine = [
+            p
+            for p in self.store.personas.values()
+            if p.owner_id == owner and p.deleted_at is None and _matches(p, query)
+        ]
+        mine.sort(key=lambda p: (p.updated_at, p.id), reverse=True)
+        if page.cursor is not None:
+            at, last_id = decode_cursor(page.cursor, 2)
+            mine = [p for p in mine if (p.updated_at.isoformat(), p.id) < (at, last_id)]
+        items = tuple(mine[: page.limit])
+        more = len(mine) > page.limit
+        cursor = encode_cursor(items[-1].updated_at.isoformat(), items[-1].id) if more else None
+        return Page(items, cursor)
+
+    async def versions(self, persona_id: PersonaId) -> tuple[PersonaVersion, ...]:
+        found = [v for v in self.store.versions.values() if v.persona_id == persona_id]
+        return tuple(sorted(found, key=lambda v: v.version_number))
+
+    async def version(self, persona_id: PersonaId, version_id: VersionId) -> PersonaVersion:
+        version = self.store.versions.get(version_id)
+        if version is None or version.persona_id != persona_id:
+            raise NotFoundError("version", version_id)
+        return version
+
+
+def _matches(persona: Persona, query: str | None) -> bool:
+    if not query:
+        return True
+    needle = query.casefold()
+    name = persona.current_version.data.name
+    return needle in persona.title.casefold() or needle in name.casefold()
+
+
+@attrs.define
+class InMemoryEventLog:
+    """Events in append order."""
+
+    store: InMemoryStore
+
+    async def append(self, events: Sequence[StoredEvent]) -> None:
+        self.store.events.extend(events)
+
+    async def list_for(self, persona_id: PersonaId, page: PageRequest) -> Page[StoredEvent]:
+        indexed = [
+            (i, e) for i, e in enumerate(self.store.events) if e.event.persona_id == persona_id
+        ]
+        indexed.reverse()
+        if page.cursor is not None:
+            (before,) = decode_cursor(page.cursor, 1)
+            indexed = [(i, e) for i, e in indexed if i < int(before)]
+        chosen = indexed[: page.limit]
+        more = len(indexed) > page.limit
+        return Page(
+            tuple(e for _, e in chosen), encode_cursor(str(chosen[-1][0])) if more else None
+        )
+
+
+@attrs.define
+class InMemoryUserRepository:
+    """Users in a dictionary."""
+
+    store: InMemoryStore
+
+    async def get(self, user_id: UserId) -> User | None:
+        return self.store.users.get(user_id)
+
+    async def add_if_absent(self, user: User) -> User:
+        return self.store.users.setdefault(user.id, user)
+
+    async def soft_delete(self, user_id: UserId, *, at: datetime) -> None:
+        user = self.store.users.get(user_id)
+        if user is not None and user.deleted_at is None:
+            self.store.users[user_id] = attrs.evolve(user, deleted_at=at, updated_at=at)
+
+
+@attrs.define
+class FakeUnitOfWork:
+    """Works on a private copy of the store; `commit` publishes the copy."""
+
+    store: InMemoryStore
+    personas: InMemoryPersonaRepository
+    events: InMemoryEventLog
+    users: InMemoryUserRepository
+    committed: bool = False
+
+    async def commit(self) -> None:
+        self.committed = True
+
+
+@attrs.define
+class FakeUnitOfWorkFactory:
+    """Opens fake units of work, one at a time (like SQLite's single writer)."""
+
+    store: InMemoryStore = attrs.field(factory=InMemoryStore)
+    _lock: asyncio.Lock = attrs.field(factory=asyncio.Lock)
+    commits: int = 0
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[FakeUnitOfWork]:
+        async with self._lock:
+            work = copy.deepcopy(self.store)
+            uow = FakeUnitOfWork(
+                store=work,
+                personas=InMemoryPersonaRepository(work),
+                events=InMemoryEventLog(work),
+                users=InMemoryUserRepository(work),
+            )
+            yield uow
+            if uow.committed:
+                self.store = work
+                self.commits += 1
+
+
+def world_counts(factory: FakeUnitOfWorkFactory) -> Mapping[str, int]:
+    """How many rows of each kind the fake store holds (for 'nothing changed' assertions)."""
+    store = factory.store
+    return {
+        "personas": len(store.personas),
+        "versions": len(store.versions),
+        "events": len(store.events),
+        "users": len(store.users),
+    }
+
+
+if TYPE_CHECKING:
+    _clock: type[Clock] = FrozenClock
+    _ids: type[IdFactory] = SequentialIdFactory
+    _verifier: type[IdentityVerifier] = FakeIdentityVerifier
+    _personas: type[PersonaRepository] = InMemoryPersonaRepository
+    _events: type[EventLog] = InMemoryEventLog
+    _users: type[UserRepository] = InMemoryUserRepository
+    _uow: type[UnitOfWork] = FakeUnitOfWork
+    _factory: type[UnitOfWorkFactory] = FakeUnitOfWorkFactory

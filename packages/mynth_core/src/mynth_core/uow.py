@@ -1,0 +1,35 @@
+"""The UnitOfWork port: one atomic transaction over every repository."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # the ports import this module for their use cases; avoid the cycle
+    from mynth_core.personas.ports import EventLog, PersonaRepository
+    from mynth_core.users import UserRepository
+
+
+class UnitOfWork(Protocol):
+    """**Port**: one consistent step. Nothing is stored unless `commit` is awaited.
+
+    Leaving the context without committing (including through an exception or a
+    cancellation) rolls everything back.
+    """
+
+    @property
+    def personas(self) -> PersonaRepository: ...
+
+    @property
+    def events(self) -> EventLog: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """**Port**: opens a new unit of work (`async with factory() as uow`)."""
+
+    def __call__(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
