@@ -1,0 +1,47 @@
+"""`fake_container()`: the real wiring over the core's in-memory fakes, for HTTP tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import punq
+from mynth_core.clock import Clock
+from mynth_core.identity import IdentityVerifier
+from mynth_core.ids import IdFactory
+from mynth_core.testing import (
+    FakeIdentityVerifier,
+    FakeUnitOfWorkFactory,
+    FrozenClock,
+    SequentialIdFactory,
+)
+from mynth_core.uow import UnitOfWorkFactory
+
+from mynth_adapters.health import Readiness
+from mynth_adapters.usecases import USE_CASES
+
+
+def fake_container(
+    *,
+    uow: FakeUnitOfWorkFactory | None = None,
+    clock: FrozenClock | None = None,
+    ids: SequentialIdFactory | None = None,
+    verifier: IdentityVerifier | None = None,
+    readiness: Readiness | None = None,
+) -> punq.Container:
+    """A container whose ports are fakes; pass any of them in to inspect or steer it."""
+    container = punq.Container()
+    container.register(UnitOfWorkFactory, instance=uow or FakeUnitOfWorkFactory())
+    container.register(Clock, instance=clock or FrozenClock())
+    container.register(IdFactory, instance=ids or SequentialIdFactory())
+    container.register(IdentityVerifier, instance=verifier or FakeIdentityVerifier())
+    container.register(Readiness, instance=readiness or Readiness())
+    for use_case in USE_CASES:
+        container.register(use_case, scope=punq.Scope.singleton)
+    return container
+
+
+@asynccontextmanager
+async def fake_bootstrap(container: punq.Container) -> AsyncIterator[punq.Container]:
+    """Adapt a ready container to the `bootstrap(settings)` shape `create_app` expects."""
+    yield container

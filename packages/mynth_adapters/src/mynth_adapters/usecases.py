@@ -1,0 +1,33 @@
+"""The core use cases the composition root autowires, declared once."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from mynth_core.personas.services import (
+    ClonePersona,
+    CreatePersona,
+    DeletePersona,
+    EditPersona,
+    GetPersona,
+    GetVersion,
+    ListPersonaEvents,
+    ListPersonas,
+    ListVersions,
+    RevertPersona,
+)
+from mynth_core.users import ProvisionUser
+
+USE_CASES: Final = (
+    ProvisionUser,
+    CreatePersona,
+    ListPersonas,
+    GetPersona,
+    ListVersions,
+    GetVersion,
+    EditPersona,
+    RevertPersona,
+    ClonePersona,
+    DeletePersona,
+    ListPersonaEvents,
+)
