@@ -6,6 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import punq
+
+from mynth_adapters.health import Readiness
+from mynth_adapters.usecases import USE_CASES
 from mynth_core.clock import Clock
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory
@@ -16,9 +19,6 @@ from mynth_core.testing import (
     SequentialIdFactory,
 )
 from mynth_core.uow import UnitOfWorkFactory
-
-from mynth_adapters.health import Readiness
-from mynth_adapters.usecases import USE_CASES
 
 
 def fake_container(
