@@ -1,0 +1,1 @@
+"""Fake provider servers and token factories speaking the providers' real wire protocols."""
