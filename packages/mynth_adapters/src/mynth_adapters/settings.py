@@ -15,7 +15,6 @@ T = TypeVar("T")
 OPENROUTER_URL: Final = "https://openrouter.ai/api/v1"
 RUNWARE_URL: Final = "https://api.runware.ai/v1"
 POLAR_URL: Final = "https://api.polar.sh"
-LOCAL_ISSUER: Final = "mynth-local"
 MIB: Final = 1024 * 1024
 
 

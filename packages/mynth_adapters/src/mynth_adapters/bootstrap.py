@@ -1,0 +1,92 @@
+"""THE composition root: `bootstrap(settings)` builds every adapter and the punq container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import httpx
+import punq
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mynth_adapters.auth import (
+    LOCAL_ISSUER,
+    JwksKeySource,
+    JwtIdentityVerifier,
+    KeySource,
+    LocalIssuer,
+    PemKeySource,
+)
+from mynth_adapters.health import Check, Readiness
+from mynth_adapters.settings import ClerkSettings, Settings
+from mynth_adapters.sql.engine import sql_engine
+from mynth_adapters.sql.migrate import is_at_head, migrate
+from mynth_adapters.sql.uow import SqlUnitOfWorkFactory
+from mynth_adapters.usecases import USE_CASES
+from mynth_core.clock import Clock, SystemClock
+from mynth_core.identity import IdentityVerifier
+from mynth_core.ids import IdFactory, RandomIdFactory
+from mynth_core.uow import UnitOfWorkFactory
+
+# PROVIDERS.md §0.4: JWKS fetches are short; a slow endpoint must not stall every request.
+JWKS_TIMEOUT = httpx.Timeout(connect=2.0, read=3.0, write=3.0, pool=2.0)
+
+
+@asynccontextmanager
+async def bootstrap(settings: Settings) -> AsyncIterator[punq.Container]:
+    """Build the adapters `settings` selects and yield a container of ports and use cases.
+
+    The embedded SQLite database is migrated here; Postgres is migrated by `mynth migrate`.
+    Everything opened here (engine, HTTP clients) is closed when the context exits.
+    """
+    async with AsyncExitStack() as stack:
+        engine = await stack.enter_async_context(sql_engine(settings.database))
+        if settings.database.is_sqlite:
+            await migrate(engine)
+        clock = SystemClock()
+        keys = await _key_source(settings, clock, stack)
+        container = punq.Container()
+        container.register(Clock, instance=clock)
+        container.register(IdFactory, instance=RandomIdFactory())
+        container.register(UnitOfWorkFactory, instance=SqlUnitOfWorkFactory(engine))
+        container.register(
+            IdentityVerifier, instance=identity_verifier(settings.clerk, keys, clock)
+        )
+        container.register(Readiness, instance=Readiness((("database", database_check(engine)),)))
+        for use_case in USE_CASES:
+            container.register(use_case, scope=punq.Scope.singleton)
+        yield container
+
+
+def database_check(engine: AsyncEngine) -> Check:
+    """Ready when the database answers and its schema is at the newest migration."""
+
+    async def check() -> None:
+        if not await is_at_head(engine):
+            raise RuntimeError("the database schema is not at the newest migration")
+
+    return check
+
+
+def identity_verifier(clerk: ClerkSettings, keys: KeySource, clock: Clock) -> JwtIdentityVerifier:
+    """One verifier for Clerk and the local issuer; only the key source and issuer differ."""
+    return JwtIdentityVerifier(
+        keys=keys,
+        issuer=clerk.issuer or LOCAL_ISSUER,
+        authorized_parties=clerk.authorized_parties,
+        clock=clock,
+    )
+
+
+async def _key_source(settings: Settings, clock: Clock, stack: AsyncExitStack) -> KeySource:
+    clerk = settings.clerk
+    if clerk.jwt_key is not None:
+        return PemKeySource.from_pem(clerk.jwt_key)
+    if clerk.jwks_url is not None:
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(timeout=JWKS_TIMEOUT, follow_redirects=False)
+        )
+        return JwksKeySource(
+            client=client, url=clerk.jwks_url, clock=clock, ttl=clerk.jwks_ttl_seconds
+        )
+    return LocalIssuer.load_or_create(settings.data_dir).key_source()

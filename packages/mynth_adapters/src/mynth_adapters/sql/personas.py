@@ -1,0 +1,319 @@
+"""SqlPersonaRepository and SqlEventLog, with the row mappers between tables and the core."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from cattrs.preconf.json import JsonConverter
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from mynth_adapters.converters import event_from_record, event_record, persistence_converter
+from mynth_adapters.sql.errors import translate_db_errors
+from mynth_adapters.sql.tables import insert_or_ignore, persona_events, persona_versions, personas
+from mynth_core.errors import NotFoundError, ValidationError
+from mynth_core.ids import EventId, PersonaId, UserId, VersionId
+from mynth_core.pagination import Page, PageRequest, decode_cursor, encode_cursor
+from mynth_core.personas.events import StoredEvent
+from mynth_core.personas.fields import PersonaData
+from mynth_core.personas.model import CloneSource, Persona, PersonaVersion, VersionSource
+
+if TYPE_CHECKING:
+    from mynth_core.personas.ports import EventLog, PersonaRepository
+
+_V = "v_"  # prefix of the current version's columns in a persona row
+
+
+@attrs.frozen
+class SqlPersonaRepository:
+    """Personas in `personas`, their versions in `persona_versions`."""
+
+    conn: AsyncConnection
+    converter: JsonConverter = attrs.field(factory=persistence_converter, repr=False)
+
+    async def get(self, persona_id: PersonaId, *, owner: UserId | None = None) -> Persona:
+        with translate_db_errors():
+            return await self._load(persona_id, owner=owner, lock=False)
+
+    async def get_for_update(self, persona_id: PersonaId, *, owner: UserId) -> Persona:
+        # FOR UPDATE on Postgres; SQLite's BEGIN IMMEDIATE already holds the write lock.
+        with translate_db_errors():
+            return await self._load(persona_id, owner=owner, lock=True)
+
+    async def add(self, persona: Persona) -> None:
+        with translate_db_errors():
+            await self.conn.execute(insert(personas).values(_persona_values(persona)))
+            await self.conn.execute(
+                insert(persona_versions).values(self._version_values(persona.current_version))
+            )
+
+    async def save(self, persona: Persona) -> None:
+        values = _persona_values(persona)
+        for immutable in ("id", "owner_id", "created_at"):
+            del values[immutable]
+        with translate_db_errors():
+            # A stored version is left alone; a new one with a taken number still raises.
+            await self.conn.execute(
+                insert_or_ignore(
+                    self.conn,
+                    persona_versions,
+                    self._version_values(persona.current_version),
+                    ["id"],
+                )
+            )
+            result = await self.conn.execute(
+                update(personas).where(personas.c.id == persona.id).values(values)
+            )
+        if result.rowcount == 0:
+            raise NotFoundError("persona", persona.id)
+
+    async def list_owned(
+        self, owner: UserId, *, query: str | None, page: PageRequest
+    ) -> Page[Persona]:
+        stmt = _persona_select().where(
+            personas.c.owner_id == owner, personas.c.deleted_at.is_(None)
+        )
+        if query:
+            stmt = stmt.where(_matches(query))
+        if page.cursor is not None:
+            stmt = stmt.where(_after(*_decode_persona_cursor(page.cursor)))
+        stmt = stmt.order_by(personas.c.updated_at.desc(), personas.c.id.desc())
+        with translate_db_errors():
+            rows = (await self.conn.execute(stmt.limit(page.limit + 1))).mappings().all()
+            chosen = rows[: page.limit]
+            ids = await self._version_ids([row["id"] for row in chosen])
+        items = tuple(self._persona(row, ids[row["id"]]) for row in chosen)
+        more = len(rows) > page.limit
+        last = items[-1] if more else None
+        cursor = encode_cursor(last.updated_at.isoformat(), last.id) if last else None
+        return Page(items, cursor)
+
+    async def versions(self, persona_id: PersonaId) -> tuple[PersonaVersion, ...]:
+        stmt = (
+            select(persona_versions)
+            .where(
+                persona_versions.c.persona_id == persona_id,
+                persona_versions.c.deleted_at.is_(None),
+            )
+            .order_by(persona_versions.c.version_number)
+        )
+        with translate_db_errors():
+            rows = (await self.conn.execute(stmt)).mappings().all()
+        return tuple(self._version(row) for row in rows)
+
+    async def version(self, persona_id: PersonaId, version_id: VersionId) -> PersonaVersion:
+        stmt = select(persona_versions).where(
+            persona_versions.c.id == version_id,
+            persona_versions.c.persona_id == persona_id,
+            persona_versions.c.deleted_at.is_(None),
+        )
+        with translate_db_errors():
+            row = (await self.conn.execute(stmt)).mappings().one_or_none()
+        if row is None:
+            raise NotFoundError("version", version_id)
+        return self._version(row)
+
+    async def _load(self, persona_id: PersonaId, *, owner: UserId | None, lock: bool) -> Persona:
+        live = [personas.c.id == persona_id, personas.c.deleted_at.is_(None)]
+        if owner is not None:
+            live.append(personas.c.owner_id == owner)
+        if lock:
+            # Lock the bare row first: Postgres re-checks a locked row that changed meanwhile
+            # against the query, and a join would then compare the new current_version_id
+            # with the old version row and lose the persona. The next statement sees the
+            # committed change.
+            stmt = select(personas.c.id).where(*live).with_for_update()
+            if (await self.conn.execute(stmt)).one_or_none() is None:
+                raise NotFoundError("persona", persona_id)
+        row = (await self.conn.execute(_persona_select().where(*live))).mappings().one_or_none()
+        if row is None:
+            raise NotFoundError("persona", persona_id)
+        ids = await self._version_ids([persona_id])
+        return self._persona(row, ids[persona_id])
+
+    async def _version_ids(self, persona_ids: Sequence[str]) -> Mapping[str, list[VersionId]]:
+        """The live version ids of each persona, in number order (one query for a page)."""
+        found: defaultdict[str, list[VersionId]] = defaultdict(list)
+        if not persona_ids:
+            return found
+        stmt = (
+            select(persona_versions.c.persona_id, persona_versions.c.id)
+            .where(
+                persona_versions.c.persona_id.in_(persona_ids),
+                persona_versions.c.deleted_at.is_(None),
+            )
+            .order_by(persona_versions.c.persona_id, persona_versions.c.version_number)
+        )
+        for persona_id, version_id in await self.conn.execute(stmt):
+            found[persona_id].append(VersionId(version_id))
+        return found
+
+    def _persona(self, row: RowMapping, version_ids: Iterable[VersionId]) -> Persona:
+        cloned_from = None
+        if row["cloned_from_persona_id"] is not None:
+            cloned_from = CloneSource(
+                PersonaId(row["cloned_from_persona_id"]), VersionId(row["cloned_from_version_id"])
+            )
+        return Persona(
+            id=PersonaId(row["id"]),
+            owner_id=UserId(row["owner_id"]),
+            current_version=self._version(row, prefix=_V),
+            version_ids=tuple(version_ids),
+            next_version_number=row["next_version_number"],
+            cloned_from=cloned_from,
+            public_version_id=row["public_version_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            deleted_at=row["deleted_at"],
+        )
+
+    def _version(self, row: RowMapping, prefix: str = "") -> PersonaVersion:
+        def col(name: str) -> Any:  # noqa: ANN401 - a column value of any type
+            return row[prefix + name]
+
+        return PersonaVersion(
+            id=VersionId(col("id")),
+            persona_id=PersonaId(col("persona_id")),
+            version_number=col("version_number"),
+            title=col("title"),
+            data=self.converter.structure(col("data"), PersonaData),
+            source=VersionSource(col("source")),
+            user_message=col("user_message"),
+            ai_note=col("ai_note"),
+            model=col("model"),
+            created_at=col("created_at"),
+        )
+
+    def _version_values(self, version: PersonaVersion) -> dict[str, Any]:
+        return {
+            "id": version.id,
+            "persona_id": version.persona_id,
+            "version_number": version.version_number,
+            "title": version.title,
+            "data": self.converter.unstructure(version.data),
+            "source": str(version.source),
+            "user_message": version.user_message,
+            "ai_note": version.ai_note,
+            "model": version.model,
+            "created_at": version.created_at,
+        }
+
+
+def _persona_select() -> Select[Any]:
+    """A persona row joined with its current version (columns prefixed `v_`)."""
+    current = [column.label(_V + column.name) for column in persona_versions.c]
+    return select(personas, *current).join(
+        persona_versions, persona_versions.c.id == personas.c.current_version_id
+    )
+
+
+def _persona_values(persona: Persona) -> dict[str, Any]:
+    clone = persona.cloned_from
+    return {
+        "id": persona.id,
+        "owner_id": persona.owner_id,
+        "current_version_id": persona.current_version_id,
+        "next_version_number": persona.next_version_number,
+        "title": persona.title,
+        "name": persona.current_version.data.name,
+        "cloned_from_persona_id": clone.persona_id if clone else None,
+        "cloned_from_version_id": clone.version_id if clone else None,
+        "public_version_id": persona.public_version_id,
+        "created_at": persona.created_at,
+        "updated_at": persona.updated_at,
+        "deleted_at": persona.deleted_at,
+    }
+
+
+def _matches(query: str) -> ColumnElement[bool]:
+    """Title or name contains `query` in any case; `%` and `_` match only themselves."""
+    needle = query.lower()
+    return or_(
+        func.lower(personas.c.title).contains(needle, autoescape=True),
+        func.lower(personas.c.name).contains(needle, autoescape=True),
+    )
+
+
+def _decode_persona_cursor(cursor: str) -> tuple[datetime, str]:
+    at_text, last_id = decode_cursor(cursor, 2)
+    try:
+        at = datetime.fromisoformat(at_text)
+    except ValueError:
+        raise _bad_cursor() from None
+    if at.tzinfo is None:
+        raise _bad_cursor()
+    return at, last_id
+
+
+def _after(at: datetime, last_id: str) -> ColumnElement[bool]:
+    """Rows after (`at`, `last_id`) in (updated_at desc, id desc) order."""
+    updated_at = personas.c.updated_at
+    return or_(updated_at < at, and_(updated_at == at, personas.c.id < last_id))
+
+
+@attrs.frozen
+class SqlEventLog:
+    """Persona events in `persona_events`, ordered by their insertion sequence."""
+
+    conn: AsyncConnection
+    converter: JsonConverter = attrs.field(factory=persistence_converter, repr=False)
+
+    async def append(self, events: Sequence[StoredEvent]) -> None:
+        rows = [self._row(stored) for stored in events]
+        if not rows:
+            return
+        with translate_db_errors():
+            await self.conn.execute(insert(persona_events), rows)
+
+    async def list_for(self, persona_id: PersonaId, page: PageRequest) -> Page[StoredEvent]:
+        stmt = select(persona_events).where(persona_events.c.persona_id == persona_id)
+        if page.cursor is not None:
+            stmt = stmt.where(persona_events.c.seq < _decode_event_cursor(page.cursor))
+        stmt = stmt.order_by(persona_events.c.seq.desc()).limit(page.limit + 1)
+        with translate_db_errors():
+            rows = (await self.conn.execute(stmt)).mappings().all()
+        chosen = rows[: page.limit]
+        more = len(rows) > page.limit
+        cursor = encode_cursor(str(chosen[-1]["seq"])) if more else None
+        return Page(tuple(self._event(row) for row in chosen), cursor)
+
+    def _row(self, stored: StoredEvent) -> dict[str, Any]:
+        tag, data = event_record(self.converter, stored.event)
+        return {
+            "id": stored.id,
+            "persona_id": stored.event.persona_id,
+            "type": tag,
+            "data": data,
+            "created_at": stored.event.at,
+        }
+
+    def _event(self, row: RowMapping) -> StoredEvent:
+        event = event_from_record(
+            self.converter,
+            row["type"],
+            row["data"],
+            persona_id=PersonaId(row["persona_id"]),
+            at=row["created_at"],
+        )
+        return StoredEvent(EventId(row["id"]), event)
+
+
+def _decode_event_cursor(cursor: str) -> int:
+    (before,) = decode_cursor(cursor, 1)
+    try:
+        return int(before)
+    except ValueError:
+        raise _bad_cursor() from None
+
+
+def _bad_cursor() -> ValidationError:
+    return ValidationError.single("cursor", "is not a valid cursor")
+
+
+if TYPE_CHECKING:
+    _conforms: type[PersonaRepository] = SqlPersonaRepository
+    _conforms_log: type[EventLog] = SqlEventLog

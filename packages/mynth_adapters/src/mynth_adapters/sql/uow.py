@@ -1,0 +1,64 @@
+"""SqlUnitOfWork: one connection, one transaction, every repository; and its factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import attrs
+from cattrs.preconf.json import JsonConverter
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mynth_adapters.converters import persistence_converter
+from mynth_adapters.sql.errors import translate_db_errors
+from mynth_adapters.sql.personas import SqlEventLog, SqlPersonaRepository
+from mynth_adapters.sql.users import SqlUserRepository
+
+if TYPE_CHECKING:
+    from mynth_core.uow import UnitOfWork, UnitOfWorkFactory
+
+
+@attrs.frozen
+class SqlUnitOfWork:
+    """The repositories of one open transaction; nothing is kept unless `commit` runs."""
+
+    connection: AsyncConnection
+    personas: SqlPersonaRepository
+    events: SqlEventLog
+    users: SqlUserRepository
+
+    async def commit(self) -> None:
+        with translate_db_errors():
+            await self.connection.commit()
+
+
+@attrs.frozen
+class SqlUnitOfWorkFactory:
+    """Opens a unit of work on a pooled connection of `engine` (which it does not own)."""
+
+    engine: AsyncEngine
+    converter: JsonConverter = attrs.field(factory=persistence_converter, repr=False)
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[SqlUnitOfWork]:
+        with translate_db_errors():
+            connection = await self.engine.connect()
+        try:
+            with translate_db_errors():
+                await connection.begin()
+            yield SqlUnitOfWork(
+                connection=connection,
+                personas=SqlPersonaRepository(connection, self.converter),
+                events=SqlEventLog(connection, self.converter),
+                users=SqlUserRepository(connection),
+            )
+        finally:
+            # Rolls back whatever was not committed: an early exit, an error, a cancellation.
+            with translate_db_errors():
+                await connection.close()
+
+
+if TYPE_CHECKING:
+    _conforms: type[UnitOfWork] = SqlUnitOfWork
+    _conforms_factory: type[UnitOfWorkFactory] = SqlUnitOfWorkFactory
