@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 from mynth_core.personas.fields import FIELD_LIMITS, REQUIRED_FIELDS, PersonaData, PersonaPatch
 
 _text = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x00"),
+    min_size=1,
+    max_size=40,
 ).filter(lambda s: s.strip())
 extension_keys = st.from_regex(r"[a-z0-9_]{1,12}", fullmatch=True)
 

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from strategies import persona_data
 
 from mynth_core.errors import NoChangeError, NotFoundError, VersionConflictError
 from mynth_core.ids import VersionId
@@ -22,14 +21,23 @@ from mynth_core.personas.events import (
     PersonaVersionCreated,
 )
 from mynth_core.personas.fields import PersonaData
-from mynth_core.personas.model import CloneSource, Persona, PersonaVersion, VersionDraft, VersionSource
+from mynth_core.personas.model import (
+    CloneSource,
+    Persona,
+    PersonaVersion,
+    VersionDraft,
+    VersionSource,
+)
 from mynth_core.testing import a_persona
 from mynth_core.testing import persona_data as aurora
 from mynth_core.testing.builders import T0
+from strategies import persona_data
 
 
 def a_draft(n: int, data: PersonaData, title: str | None = None) -> VersionDraft:
-    return VersionDraft(id=VersionId(f"prv_{n}"), data=data, title=title, source=VersionSource.MANUAL)
+    return VersionDraft(
+        id=VersionId(f"prv_{n}"), data=data, title=title, source=VersionSource.MANUAL
+    )
 
 
 class PersonaMachine(RuleBasedStateMachine):
@@ -99,7 +107,9 @@ def test_a_new_persona_starts_at_version_one_titled_by_its_name() -> None:
     assert persona.current_version.version_number == 1
     assert persona.title == "Aurora Vale"
     assert events == (
-        PersonaCreated(persona_id=persona.id, at=T0, version_id=persona.current_version_id, source="manual"),
+        PersonaCreated(
+            persona_id=persona.id, at=T0, version_id=persona.current_version_id, source="manual"
+        ),
     )
 
 
@@ -114,7 +124,9 @@ def test_an_edit_based_on_a_stale_version_is_a_conflict() -> None:
     persona, _ = a_persona()
     edited, _ = persona.add_version(a_draft(2, aurora(age="35")), at=T0)
     with pytest.raises(VersionConflictError):
-        edited.add_version(a_draft(3, aurora(age="36")), at=T0, base_version_id=persona.current_version_id)
+        edited.add_version(
+            a_draft(3, aurora(age="36")), at=T0, base_version_id=persona.current_version_id
+        )
 
 
 def test_an_edit_that_changes_nothing_is_refused() -> None:
@@ -133,7 +145,10 @@ def test_reverting_moves_the_pointer_without_writing_a_version() -> None:
     assert reverted.next_version_number == 3
     assert events == (
         PersonaReverted(
-            persona_id=persona.id, at=T0, from_version_id=edited.current_version_id, to_version_id=first.id
+            persona_id=persona.id,
+            at=T0,
+            from_version_id=edited.current_version_id,
+            to_version_id=first.id,
         ),
     )
 
@@ -190,6 +205,8 @@ def test_the_readable_version_is_current_for_the_owner_and_public_for_others(
 def test_a_private_or_deleted_persona_is_not_readable_by_others(deleted: bool) -> None:
     persona, _ = a_persona()
     if deleted:
-        persona, _ = attrs.evolve(persona, public_version_id=persona.current_version_id).delete(at=T0)
+        persona, _ = attrs.evolve(persona, public_version_id=persona.current_version_id).delete(
+            at=T0
+        )
     with pytest.raises(NotFoundError):
         persona.readable_version_for("bob")  # type: ignore[arg-type]

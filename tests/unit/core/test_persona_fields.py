@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given
-from strategies import patches
-from strategies import persona_data as any_persona_data
 
 from mynth_core.errors import FieldError, ValidationError
 from mynth_core.personas.fields import PersonaData, PersonaPatch
 from mynth_core.testing import persona_data
+from strategies import patches
+from strategies import persona_data as any_persona_data
 
 
 def errors_of(exc: pytest.ExceptionInfo[ValidationError]) -> set[str]:
@@ -66,7 +66,9 @@ def test_input_at_the_limits_is_accepted_unchanged() -> None:
 
 
 def test_a_patch_replaces_fields_merges_extensions_and_null_removes() -> None:
-    base = persona_data(occupation="sailor").apply(PersonaPatch.of(extensions={"fears": "fog", "goals": "home"}))
+    base = persona_data(occupation="sailor").apply(
+        PersonaPatch.of(extensions={"fears": "fog", "goals": "home"})
+    )
     patched = base.apply(
         PersonaPatch.of({"age": "40", "occupation": None}, {"fears": None, "hobbies": "knots"})
     )
@@ -83,7 +85,9 @@ def test_a_patch_cannot_remove_a_required_field() -> None:
 
 
 @given(any_persona_data(), patches())
-def test_applying_a_patch_keeps_every_unpatched_field(data: PersonaData, patch: PersonaPatch) -> None:
+def test_applying_a_patch_keeps_every_unpatched_field(
+    data: PersonaData, patch: PersonaPatch
+) -> None:
     patched = data.apply(patch)
     given_fields = dict(patch.fields)
     for name in ("name", "age", "gender", "appearance", "personality", "background", "summary"):
@@ -99,3 +103,17 @@ def test_applying_a_patch_keeps_every_unpatched_field(data: PersonaData, patch: 
 @given(any_persona_data())
 def test_an_empty_patch_changes_nothing(data: PersonaData) -> None:
     assert data.apply(PersonaPatch()) == data
+
+
+def test_nul_characters_are_refused_because_no_database_can_store_them() -> None:
+    with pytest.raises(ValidationError) as exc:
+        PersonaData.parse({**_valid(), "name": "A\x00B"}, {"k": "v\x00"})
+    assert errors_of(exc) == {"data.name", "data.extensions.k"}
+
+
+def _valid() -> dict[str, str | None]:
+    data = persona_data()
+    return {
+        name: getattr(data, name)
+        for name in ("name", "age", "gender", "appearance", "personality", "background", "summary")
+    }

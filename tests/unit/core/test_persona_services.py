@@ -47,7 +47,9 @@ class World:
 
     async def edit_age(self, who: Principal, persona_id: PersonaId, age: str, **kw):
         self.clock.advance(seconds=1)
-        return await self.edit(who, persona_id, EditRequest(patch=PersonaPatch.of({"age": age}), **kw))
+        return await self.edit(
+            who, persona_id, EditRequest(patch=PersonaPatch.of({"age": age}), **kw)
+        )
 
 
 USE_CASES = {
@@ -89,7 +91,9 @@ async def test_a_stale_base_version_writes_nothing(world: World) -> None:
     assert world_counts(world.uow) == before
 
 
-async def test_an_over_long_note_or_title_is_refused_before_anything_is_written(world: World) -> None:
+async def test_an_over_long_note_or_title_is_refused_before_anything_is_written(
+    world: World,
+) -> None:
     persona = await world.a_persona()
     before = world_counts(world.uow)
     with pytest.raises(ValidationError):
@@ -145,7 +149,9 @@ async def test_a_clone_copies_the_current_version_and_keeps_attribution(world: W
     assert [event_type(e.event) for e in events.items] == ["persona.cloned", "persona.created"]
 
 
-async def test_anyone_can_clone_a_public_persona_which_copies_its_public_version(world: World) -> None:
+async def test_anyone_can_clone_a_public_persona_which_copies_its_public_version(
+    world: World,
+) -> None:
     persona = await world.a_persona()
     await world.edit_age(ALICE, persona.id, "35")
     store = world.uow.store

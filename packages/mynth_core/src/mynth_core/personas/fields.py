@@ -36,6 +36,7 @@ MAX_EXTENSION_VALUE: Final = 8000
 EXTENSION_KEY: Final = re.compile(r"[a-z0-9_]{1,64}")
 MAX_DATA_CHARS: Final = 100_000
 TITLE_LIMIT: Final = 100
+NUL_MESSAGE: Final = "must not contain NUL characters"
 NOTE_LIMIT: Final = 500
 
 
@@ -163,7 +164,9 @@ def _check_text(name: str, value: str | None, path: str) -> Iterator[FieldError]
             yield FieldError(field, "is required")
         return
     limit = FIELD_LIMITS[name]
-    if name in REQUIRED_FIELDS and not value.strip():
+    if "\x00" in value:
+        yield FieldError(field, NUL_MESSAGE)
+    elif name in REQUIRED_FIELDS and not value.strip():
         yield FieldError(field, "must not be empty")
     elif len(value) > limit:
         yield FieldError(field, f"is longer than {limit} characters")
@@ -176,11 +179,23 @@ def _check_extensions(extensions: Mapping[str, str], path: str) -> Iterator[Fiel
         field = f"{path}.extensions.{key}"
         if not EXTENSION_KEY.fullmatch(key):
             yield FieldError(field, "key must be 1-64 characters of a-z, 0-9 and _")
+        elif "\x00" in value:
+            yield FieldError(field, NUL_MESSAGE)
         elif len(value) > MAX_EXTENSION_VALUE:
             yield FieldError(field, f"is longer than {MAX_EXTENSION_VALUE} characters")
 
 
-def check_length(field: str, value: str | None, limit: int) -> None:
-    """Raise a ValidationError naming `field` when `value` is longer than `limit`."""
-    if value is not None and len(value) > limit:
+def check_text(field: str, value: str | None, limit: int) -> None:
+    """Check a free-text value (title, note): not blank, no NUL, at most `limit` characters.
+
+    Raises:
+        ValidationError: naming `field`.
+    """
+    if value is None:
+        return
+    if not value.strip():
+        raise ValidationError.single(field, "must not be empty")
+    if "\x00" in value:
+        raise ValidationError.single(field, NUL_MESSAGE)
+    if len(value) > limit:
         raise ValidationError.single(field, f"is longer than {limit} characters")

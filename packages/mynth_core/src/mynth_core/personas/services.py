@@ -7,12 +7,17 @@ from collections.abc import Sequence
 import attrs
 
 from mynth_core.clock import Clock
-from mynth_core.errors import ValidationError
 from mynth_core.identity import Principal
 from mynth_core.ids import EVENT, PERSONA, VERSION, EventId, IdFactory, PersonaId, VersionId
 from mynth_core.pagination import Page, PageRequest
 from mynth_core.personas.events import PersonaEvent, StoredEvent
-from mynth_core.personas.fields import NOTE_LIMIT, TITLE_LIMIT, PersonaData, PersonaPatch
+from mynth_core.personas.fields import (
+    NOTE_LIMIT,
+    TITLE_LIMIT,
+    PersonaData,
+    PersonaPatch,
+    check_text,
+)
 from mynth_core.personas.model import (
     CloneSource,
     Persona,
@@ -30,13 +35,6 @@ async def record(uow: UnitOfWork, ids: IdFactory, events: Sequence[PersonaEvent]
     await uow.events.append([StoredEvent(EventId(ids.new(EVENT)), e) for e in events])
 
 
-def _check_title(title: str | None, field: str = "title") -> None:
-    if title is not None and not title.strip():
-        raise ValidationError.single(field, "must not be empty")
-    if title is not None and len(title) > TITLE_LIMIT:
-        raise ValidationError.single(field, f"is longer than {TITLE_LIMIT} characters")
-
-
 @attrs.frozen
 class CreatePersona:
     """Create a persona from structured data: version 1, source `manual`, 0 tokens."""
@@ -46,7 +44,7 @@ class CreatePersona:
     ids: IdFactory
 
     async def __call__(self, who: Principal, data: PersonaData, title: str | None) -> Persona:
-        _check_title(title)
+        check_text("title", title, TITLE_LIMIT)
         draft = VersionDraft(
             id=VersionId(self.ids.new(VERSION)), data=data, title=title, source=VersionSource.MANUAL
         )
@@ -138,9 +136,8 @@ class EditPersona:
             VersionConflictError: `base_version_id` is no longer current.
             NoChangeError: the edit changes nothing.
         """
-        _check_title(edit.title)
-        if edit.note is not None and len(edit.note) > NOTE_LIMIT:
-            raise ValidationError.single("note", f"is longer than {NOTE_LIMIT} characters")
+        check_text("title", edit.title, TITLE_LIMIT)
+        check_text("note", edit.note, NOTE_LIMIT)
         async with self.uow() as uow:
             persona = await uow.personas.get_for_update(persona_id, owner=who.user_id)
             draft = VersionDraft(
