@@ -41,7 +41,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict on the three packages."""
+    """Type-check the three packages with mypy --strict."""
     uv_sync(session, "--all-packages", "--group", "typecheck", "--group", "test")
     session.run("mypy", *PACKAGES)
 

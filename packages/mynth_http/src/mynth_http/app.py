@@ -1,0 +1,57 @@
+"""`create_app(settings, bootstrap=...)`: the Litestar application and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import punq
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from mynth_adapters.settings import Settings
+from mynth_http.controllers import CONTROLLERS
+from mynth_http.di import DEPENDENCIES
+from mynth_http.logging import configure_logging
+from mynth_http.middleware import EdgeMiddleware, JsonOnlyRequest
+from mynth_http.problems import EXCEPTION_HANDLERS
+
+Bootstrap = Callable[[Settings], AbstractAsyncContextManager[punq.Container]]
+
+
+def create_app(settings: Settings, *, bootstrap: Bootstrap) -> Litestar:
+    """The HTTP API over the container that `bootstrap(settings)` yields while it runs."""
+    configure_logging(settings.http.log_format)
+
+    @asynccontextmanager
+    async def container_lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with bootstrap(settings) as container:
+            app.state.container = container
+            yield
+
+    app = Litestar(
+        route_handlers=list(CONTROLLERS),
+        dependencies=dict(DEPENDENCIES),
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        request_class=JsonOnlyRequest,
+        lifespan=[container_lifespan],
+        state=State({"settings": settings}),
+        request_max_body_size=settings.http.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Mynth API",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+            use_handler_docstrings=True,
+        ),
+        logging_config=None,
+    )
+    # Outermost, around routing too: 404/405 answers also get a request id and a log line.
+    app.asgi_handler = EdgeMiddleware(
+        app.asgi_handler,
+        max_body_bytes=settings.http.max_body_bytes,
+        trusted_proxies=settings.http.trusted_proxies,
+    )
+    return app

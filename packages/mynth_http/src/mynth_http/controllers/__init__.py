@@ -1,0 +1,10 @@
+"""HTTP controllers, one per resource; handlers are schema → use case → schema."""
+
+from __future__ import annotations
+
+from mynth_http.controllers.personas import PersonaController
+from mynth_http.controllers.system import SystemController
+
+CONTROLLERS = (SystemController, PersonaController)
+
+__all__ = ["CONTROLLERS", "PersonaController", "SystemController"]

@@ -1,0 +1,167 @@
+"""`nox -s bench`: persona routes of a real `mynth serve` against a bare Litestar route.
+
+Both servers run as separate processes with the same uvicorn setup on loopback; one client
+process drives them alternately, so machine noise hits both alike. Reported: p50/p99 latency
+of sequential requests and requests/s with 8 concurrent clients; the target is the persona
+GET p50 within 3x the bare route's p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+TARGET_RATIO = 3.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(args: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
+    proc = subprocess.Popen(  # noqa: S603 - our own commands
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{base}/healthz" if "serve" in args else f"{base}/bare", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"{args} did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def latencies(client: httpx.AsyncClient, request: Request, n: int) -> list[float]:
+    samples = []
+    for i in range(n):
+        start = time.perf_counter()
+        response = await request(client, i)
+        samples.append((time.perf_counter() - start) * 1000)
+        response.raise_for_status()
+    return samples
+
+
+async def throughput(client: httpx.AsyncClient, request: Request, seconds: float) -> float:
+    done = 0
+    stop = time.perf_counter() + seconds
+
+    async def worker(offset: int) -> None:
+        nonlocal done
+        i = offset * 1_000_000
+        while time.perf_counter() < stop:
+            (await request(client, i)).raise_for_status()
+            done += 1
+            i += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(8)))
+    return done / (time.perf_counter() - start)
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100)
+    return {"p50_ms": round(statistics.median(samples), 3), "p99_ms": round(cuts[98], 3)}
+
+
+async def measure(mynth: str, bare: str, token: str, n: int, seconds: float) -> dict[str, object]:
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        created = await client.post(f"{mynth}/v1/personas", json={"data": PERSONA}, headers=auth)
+        created.raise_for_status()
+        pid = created.json()["id"]
+
+        def get_persona(c: httpx.AsyncClient, _i: int) -> Awaitable[httpx.Response]:
+            return c.get(f"{mynth}/v1/personas/{pid}", headers=auth)
+
+        def post_version(c: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
+            body = {"data": {"age": f"{20 + i % 60} and {i}"}}
+            return c.post(f"{mynth}/v1/personas/{pid}/versions", json=body, headers=auth)
+
+        def get_bare(c: httpx.AsyncClient, _i: int) -> Awaitable[httpx.Response]:
+            return c.get(f"{bare}/bare")
+
+        routes = {
+            "bare GET /bare": get_bare,
+            "GET /v1/personas/{id}": get_persona,
+            "POST /v1/personas/{id}/versions": post_version,
+        }
+        for request in routes.values():  # warm up connections, caches and the JIT-free paths
+            await latencies(client, request, 50)
+        samples: dict[str, list[float]] = {name: [] for name in routes}
+        for _ in range(5):  # interleave rounds so drift affects every route alike
+            for name, request in routes.items():
+                samples[name] += await latencies(client, request, n // 5)
+        results: dict[str, object] = {}
+        for name, request in routes.items():
+            rps = await throughput(client, request, seconds)
+            results[name] = {**summary(samples[name]), "requests_per_s": round(rps, 1)}
+    return results
+
+
+PERSONA = {
+    "name": "Aurora Vale",
+    "age": "34",
+    "gender": "female",
+    "appearance": "Tall, storm-grey eyes, a salt-stained wool coat.",
+    "personality": "Dry humour, fiercely loyal.",
+    "background": "Keeps the last manned lighthouse.",
+    "summary": "A lighthouse keeper who hears ships that sank a century ago.",
+    "extensions": {"fears": "open water at night"},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--out", type=Path, default=Path(".bench/http.json"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {**os.environ, "MYNTH_DATA_DIR": data_dir, "MYNTH_LOG_FORMAT": "json"}
+        token = subprocess.run(
+            ["mynth", "dev-token", "--user", "bench"],  # noqa: S607
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        mynth_port, bare_port = free_port(), free_port()
+        serve = ["mynth", "serve", "--port", str(mynth_port)]
+        bare = [sys.executable, "-m", "tests.bench.bare", "--port", str(bare_port)]
+        with server(serve, mynth_port, env) as mynth, server(bare, bare_port, env) as baseline:
+            results = asyncio.run(measure(mynth, baseline, token, args.requests, args.seconds))
+    base = results["bare GET /bare"]["p50_ms"]  # type: ignore[index]
+    ratio = results["GET /v1/personas/{id}"]["p50_ms"] / base  # type: ignore[index]
+    results["persona_get_p50_over_bare_p50"] = round(ratio, 2)
+    results["target"] = f"<= {TARGET_RATIO}"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))  # noqa: T201
+    if ratio > TARGET_RATIO:
+        sys.exit(f"persona GET p50 is {ratio:.2f}x the bare route (target {TARGET_RATIO}x)")
+
+
+if __name__ == "__main__":
+    main()
