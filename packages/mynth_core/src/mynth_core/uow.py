@@ -30,6 +30,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    """**Port**: opens a new unit of work (`async with factory() as uow`)."""
+    """**Port**: opens a new unit of work (`async with factory() as uow`).
 
-    def __call__(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+    `read_only=True` promises that the unit only reads: it takes no write lock, each read
+    sees the latest committed state, and `commit` raises `RuntimeError` (a bug, not a rule).
+    """
+
+    def __call__(self, *, read_only: bool = False) -> AbstractAsyncContextManager[UnitOfWork]: ...

@@ -54,10 +54,11 @@ class ProvisionUser:
         Raises:
             AccountDeletedError: the user was deleted; their tokens no longer work.
         """
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             user = await uow.users.get(who.user_id)
-            if user is None:
-                at = self.clock.now()
+        if user is None:  # first sight: write, once, even under concurrent first requests
+            at = self.clock.now()
+            async with self.uow() as uow:
                 user = await uow.users.add_if_absent(
                     User(id=who.user_id, created_at=at, updated_at=at)
                 )

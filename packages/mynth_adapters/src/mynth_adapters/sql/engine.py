@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,6 +16,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from mynth_adapters.settings import DatabaseSettings
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 5_000
+WAL_SWITCH_ATTEMPTS: Final = 50
+READ_ONLY: Final = "mynth_read_only"  # execution option of a read-only unit of work
 POSTGRES_POOL: Final = {
     "pool_size": 10,
     "max_overflow": 20,
@@ -55,14 +58,31 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough under WAL, much faster
     finally:
         cursor.close()
     # SQLite's own lower() folds ASCII only; searches fold the case of any letter.
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _use_wal(cursor: Any) -> None:  # noqa: ANN401 - the driver's cursor is untyped
+    # WAL is persistent, so only the first connection to a new file switches. That switch
+    # needs the file to itself and fails at once, without the busy handler, while another
+    # process is switching too: then the other one wins and the mode is WAL anyway.
+    for _ in range(WAL_SWITCH_ATTEMPTS):
+        cursor.execute("PRAGMA journal_mode")
+        if cursor.fetchone()[0] == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error):
+                raise
+    msg = "could not switch the SQLite database to WAL mode"
+    raise sqlite3.OperationalError(msg)
 
 
 def _lower(value: str | None) -> str | None:
@@ -72,4 +92,7 @@ def _lower(value: str | None) -> str | None:
 def _begin_immediate(connection: Connection) -> None:
     # Take the write lock up front, so concurrent writers queue on the busy timeout
     # instead of failing with "database is locked" when a read turns into a write.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only unit of work takes no lock at all: each of its statements reads the
+    # latest committed state in autocommit, so readers never queue behind writers.
+    if not connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -85,8 +84,7 @@ class SqlPersonaRepository:
         with translate_db_errors():
             rows = (await self.conn.execute(stmt.limit(page.limit + 1))).mappings().all()
             chosen = rows[: page.limit]
-            ids = await self._version_ids([row["id"] for row in chosen])
-        items = tuple(self._persona(row, ids[row["id"]]) for row in chosen)
+        items = tuple(self._persona(row) for row in chosen)
         more = len(rows) > page.limit
         last = items[-1] if more else None
         cursor = encode_cursor(last.updated_at.isoformat(), last.id) if last else None
@@ -132,27 +130,9 @@ class SqlPersonaRepository:
         row = (await self.conn.execute(_persona_select().where(*live))).mappings().one_or_none()
         if row is None:
             raise NotFoundError("persona", persona_id)
-        ids = await self._version_ids([persona_id])
-        return self._persona(row, ids[persona_id])
+        return self._persona(row)
 
-    async def _version_ids(self, persona_ids: Sequence[str]) -> Mapping[str, list[VersionId]]:
-        """The live version ids of each persona, in number order (one query for a page)."""
-        found: defaultdict[str, list[VersionId]] = defaultdict(list)
-        if not persona_ids:
-            return found
-        stmt = (
-            select(persona_versions.c.persona_id, persona_versions.c.id)
-            .where(
-                persona_versions.c.persona_id.in_(persona_ids),
-                persona_versions.c.deleted_at.is_(None),
-            )
-            .order_by(persona_versions.c.persona_id, persona_versions.c.version_number)
-        )
-        for persona_id, version_id in await self.conn.execute(stmt):
-            found[persona_id].append(VersionId(version_id))
-        return found
-
-    def _persona(self, row: RowMapping, version_ids: Iterable[VersionId]) -> Persona:
+    def _persona(self, row: RowMapping) -> Persona:
         cloned_from = None
         if row["cloned_from_persona_id"] is not None:
             cloned_from = CloneSource(
@@ -162,7 +142,6 @@ class SqlPersonaRepository:
             id=PersonaId(row["id"]),
             owner_id=UserId(row["owner_id"]),
             current_version=self._version(row, prefix=_V),
-            version_ids=tuple(version_ids),
             next_version_number=row["next_version_number"],
             cloned_from=cloned_from,
             public_version_id=row["public_version_id"],

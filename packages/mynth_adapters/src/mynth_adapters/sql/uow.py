@@ -11,6 +11,7 @@ from cattrs.preconf.json import JsonConverter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mynth_adapters.converters import persistence_converter
+from mynth_adapters.sql.engine import READ_ONLY
 from mynth_adapters.sql.errors import translate_db_errors
 from mynth_adapters.sql.personas import SqlEventLog, SqlPersonaRepository
 from mynth_adapters.sql.users import SqlUserRepository
@@ -27,8 +28,11 @@ class SqlUnitOfWork:
     personas: SqlPersonaRepository
     events: SqlEventLog
     users: SqlUserRepository
+    read_only: bool = False
 
     async def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("commit() in a read-only unit of work")
         with translate_db_errors():
             await self.connection.commit()
 
@@ -41,17 +45,20 @@ class SqlUnitOfWorkFactory:
     converter: JsonConverter = attrs.field(factory=persistence_converter, repr=False)
 
     @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[SqlUnitOfWork]:
+    async def __call__(self, *, read_only: bool = False) -> AsyncIterator[SqlUnitOfWork]:
         with translate_db_errors():
             connection = await self.engine.connect()
         try:
             with translate_db_errors():
+                if read_only:
+                    await connection.execution_options(**{READ_ONLY: True})
                 await connection.begin()
             yield SqlUnitOfWork(
                 connection=connection,
                 personas=SqlPersonaRepository(connection, self.converter),
                 events=SqlEventLog(connection, self.converter),
                 users=SqlUserRepository(connection),
+                read_only=read_only,
             )
         finally:
             # Rolls back whatever was not committed: an early exit, an error, a cancellation.

@@ -90,14 +90,15 @@ class CloneSource:
 class Persona:
     """A character owned by one user; its content lives in append-only versions.
 
-    `version_ids` lists every version in number order; `current_version` is the one the
-    owner works on. Commands return `(new_persona, events)` and never mutate.
+    Versions live in the repository, append-only; the aggregate keeps only what its rules
+    need: the `current_version` the owner works on and the `next_version_number` to assign,
+    so loading a persona costs the same however many versions it has. Commands return
+    `(new_persona, events)` and never mutate.
     """
 
     id: PersonaId
     owner_id: UserId
     current_version: PersonaVersion
-    version_ids: tuple[VersionId, ...]
     next_version_number: int
     cloned_from: CloneSource | None = None
     public_version_id: VersionId | None = None
@@ -106,8 +107,11 @@ class Persona:
     deleted_at: datetime | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.current_version.id not in self.version_ids:
+        if self.current_version.persona_id != self.id:
             msg = "the current version must be one of the persona's versions"
+            raise AssertionError(msg)
+        if self.current_version.version_number >= self.next_version_number:
+            msg = "version numbers must stay below next_version_number"
             raise AssertionError(msg)
 
     @property
@@ -138,7 +142,6 @@ class Persona:
             id=persona_id,
             owner_id=owner_id,
             current_version=version,
-            version_ids=(version.id,),
             next_version_number=2,
             cloned_from=cloned_from,
             created_at=at,
@@ -182,7 +185,6 @@ class Persona:
         moved = attrs.evolve(
             self,
             current_version=version,
-            version_ids=(*self.version_ids, version.id),
             next_version_number=self.next_version_number + 1,
             updated_at=at,
         )
@@ -199,10 +201,10 @@ class Persona:
         """Move the current-version pointer to an existing version; no version is written.
 
         Raises:
-            NotFoundError: `version` is not one of this persona's versions.
+            NotFoundError: `version` belongs to another persona.
             NoChangeError: `version` is already current.
         """
-        if version.persona_id != self.id or version.id not in self.version_ids:
+        if version.persona_id != self.id:
             raise NotFoundError("version", version.id)
         if version.id == self.current_version_id:
             raise NoChangeError

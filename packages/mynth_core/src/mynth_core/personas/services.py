@@ -65,7 +65,7 @@ class ListPersonas:
     uow: UnitOfWorkFactory
 
     async def __call__(self, who: Principal, query: str | None, page: PageRequest) -> Page[Persona]:
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             return await uow.personas.list_owned(who.user_id, query=query or None, page=page)
 
 
@@ -76,7 +76,7 @@ class GetPersona:
     uow: UnitOfWorkFactory
 
     async def __call__(self, who: Principal, persona_id: PersonaId) -> Persona:
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             return await uow.personas.get(persona_id, owner=who.user_id)
 
 
@@ -87,7 +87,7 @@ class ListVersions:
     uow: UnitOfWorkFactory
 
     async def __call__(self, who: Principal, persona_id: PersonaId) -> tuple[PersonaVersion, ...]:
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             await uow.personas.get(persona_id, owner=who.user_id)
             return await uow.personas.versions(persona_id)
 
@@ -101,7 +101,7 @@ class GetVersion:
     async def __call__(
         self, who: Principal, persona_id: PersonaId, version_id: str
     ) -> PersonaVersion:
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             persona = await uow.personas.get(persona_id, owner=who.user_id)
             if version_id == CURRENT:
                 return persona.current_version
@@ -235,6 +235,6 @@ class ListPersonaEvents:
     async def __call__(
         self, who: Principal, persona_id: PersonaId, page: PageRequest
     ) -> Page[StoredEvent]:
-        async with self.uow() as uow:
+        async with self.uow(read_only=True) as uow:
             await uow.personas.get(persona_id, owner=who.user_id)
             return await uow.events.list_for(persona_id, page)

@@ -203,9 +203,12 @@ class FakeUnitOfWork:
     personas: InMemoryPersonaRepository
     events: InMemoryEventLog
     users: InMemoryUserRepository
+    read_only: bool = False
     committed: bool = False
 
     async def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("commit() in a read-only unit of work")
         self.committed = True
 
 
@@ -218,19 +221,26 @@ class FakeUnitOfWorkFactory:
     commits: int = 0
 
     @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[FakeUnitOfWork]:
+    async def __call__(self, *, read_only: bool = False) -> AsyncIterator[FakeUnitOfWork]:
+        if read_only:  # reads see the latest committed store and never publish a copy
+            yield self._open(copy.deepcopy(self.store), read_only=True)
+            return
         async with self._lock:
             work = copy.deepcopy(self.store)
-            uow = FakeUnitOfWork(
-                store=work,
-                personas=InMemoryPersonaRepository(work),
-                events=InMemoryEventLog(work),
-                users=InMemoryUserRepository(work),
-            )
+            uow = self._open(work, read_only=False)
             yield uow
             if uow.committed:
                 self.store = work
                 self.commits += 1
+
+    def _open(self, store: InMemoryStore, *, read_only: bool) -> FakeUnitOfWork:
+        return FakeUnitOfWork(
+            store=store,
+            personas=InMemoryPersonaRepository(store),
+            events=InMemoryEventLog(store),
+            users=InMemoryUserRepository(store),
+            read_only=read_only,
+        )
 
 
 def world_counts(factory: FakeUnitOfWorkFactory) -> Mapping[str, int]:
