@@ -27,7 +27,9 @@ ASSERT_ABSENT = (
 def uv_sync(session: nox.Session, *args: str) -> None:
     """Install the locked dependencies into this session's environment."""
     env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
-    session.run_install("uv", "sync", "--locked", "--no-default-groups", *args, env=env)
+    session.run_install(
+        "uv", "sync", "--locked", "--no-default-groups", "--compile-bytecode", *args, env=env
+    )
 
 
 @nox.session

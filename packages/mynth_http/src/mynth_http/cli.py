@@ -9,11 +9,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from mynth_adapters.auth import LocalIssuer
-from mynth_adapters.bootstrap import bootstrap
 from mynth_adapters.settings import Settings, SettingsError, load_settings
-from mynth_adapters.sql.engine import sql_engine
-from mynth_adapters.sql.migrate import migrate
+
+# Each command imports what it needs when it runs: `dev-token` must not pay for the web
+# server and the database stack.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,9 +44,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - only `serve` needs the server
+    import uvicorn  # noqa: PLC0415
 
-    from mynth_http.app import create_app  # noqa: PLC0415 - keeps `dev-token` fast
+    from mynth_adapters.bootstrap import bootstrap  # noqa: PLC0415
+    from mynth_http.app import create_app  # noqa: PLC0415
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings, bootstrap=bootstrap)
@@ -59,6 +59,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from mynth_adapters.sql.engine import sql_engine  # noqa: PLC0415
+    from mynth_adapters.sql.migrate import migrate  # noqa: PLC0415
+
     async def run() -> None:
         if settings.database.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +81,8 @@ def _dev_token(settings: Settings, args: argparse.Namespace) -> int:
     if ttl <= 0:
         print("--ttl must be a positive number of seconds", file=sys.stderr)  # noqa: T201
         return 2
+    from mynth_adapters.auth import LocalIssuer  # noqa: PLC0415
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     issuer = LocalIssuer.load_or_create(settings.data_dir)
     print(issuer.mint(args.user, ttl=ttl, now=datetime.now(UTC)))  # noqa: T201
