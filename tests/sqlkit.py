@@ -65,9 +65,17 @@ async def postgres_engine_in(url: str, schema: str) -> AsyncIterator[AsyncEngine
     async with sql_engine(DatabaseSettings(url=url)) as engine:
 
         def use_schema(dbapi_connection: Any, _record: object) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f'SET search_path TO "{schema}"')
-            cursor.close()
+            # In autocommit, so the setting outlives the connection's first transaction: a SET
+            # inside it is undone when that transaction rolls back (a read-only unit of work),
+            # and the pooled connection would then quietly use `public` instead.
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            try:
+                cursor = dbapi_connection.cursor()
+                cursor.execute(f'SET search_path TO "{schema}"')
+                cursor.close()
+            finally:
+                dbapi_connection.autocommit = autocommit
 
         event.listen(engine.sync_engine, "connect", use_schema)
         yield engine

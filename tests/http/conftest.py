@@ -1,22 +1,67 @@
-"""HTTP tests run the real app over `fake_container()`; every response is scanned for user ids."""
+"""HTTP tests run the real app once per backend; every response is scanned for user ids.
+
+The `app` fixture (through `backend`) runs each test over `fake_container()` (`[fake]`), over
+the real `bootstrap()` with the SQLite database it migrates (`[sqlite]`), and over the real
+`bootstrap()` with its unit of work moved to this session's Postgres schema from
+`tests/sqlkit.py` (`[postgres]`, marked `postgres`). Over the real bootstrap only the clock, the
+identity verifier and the readiness checks are test doubles. Tests look at what is stored only
+through `backend`, never through a fake store. Tests that build an app of their own say why
+they run over the fakes only.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
 
+import attrs
 import httpx
+import punq
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mynth_adapters.health import Readiness
-from mynth_adapters.settings import Settings
-from mynth_adapters.testing import fake_bootstrap, fake_container
-from mynth_core.testing import FakeIdentityVerifier, FakeUnitOfWorkFactory, FrozenClock
-from mynth_http.app import create_app
+# `sqlkit` lives in tests/; putting it on sys.path here lets this directory run on its own.
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
+
+from mynth_adapters.auth import LocalIssuer  # noqa: E402
+from mynth_adapters.auth.local import KEY_DIR, KEY_FILE  # noqa: E402
+from mynth_adapters.bootstrap import bootstrap  # noqa: E402
+from mynth_adapters.health import Readiness  # noqa: E402
+from mynth_adapters.settings import Settings  # noqa: E402
+from mynth_adapters.sql import SqlUnitOfWorkFactory, sql_engine  # noqa: E402
+from mynth_adapters.sql.tables import persona_events, persona_versions, personas, users  # noqa: E402
+from mynth_adapters.sql.users import SqlUserRepository  # noqa: E402
+from mynth_adapters.testing import fake_bootstrap, fake_container  # noqa: E402
+from mynth_core.clock import Clock  # noqa: E402
+from mynth_core.identity import IdentityVerifier  # noqa: E402
+from mynth_core.ids import UserId  # noqa: E402
+from mynth_core.testing import (  # noqa: E402
+    FakeIdentityVerifier,
+    FakeUnitOfWorkFactory,
+    FrozenClock,
+    InMemoryUserRepository,
+)
+from mynth_core.testing.fakes import world_counts  # noqa: E402
+from mynth_core.uow import UnitOfWorkFactory  # noqa: E402
+from mynth_http.app import Bootstrap, create_app  # noqa: E402
+from sqlkit import (  # noqa: E402
+    PostgresSchema,
+    postgres_engine,
+    postgres_engine_in,
+    postgres_schema,
+)
+
+__all__ = ["postgres_engine", "postgres_schema"]
 
 ALICE = "user_alice_5e1f"
 BOB = "user_bob_9c2d"
@@ -83,11 +128,6 @@ def verifier() -> FakeIdentityVerifier:
 
 
 @pytest.fixture
-def uow() -> FakeUnitOfWorkFactory:
-    return FakeUnitOfWorkFactory()
-
-
-@pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock()
 
@@ -97,15 +137,206 @@ def readiness() -> Readiness:
     return Readiness()
 
 
+@pytest.fixture(scope="session")
+def local_issuer_key(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """One local-issuer key for the session: making an RSA key costs more than a whole test."""
+    data_dir = tmp_path_factory.mktemp("local-issuer")
+    LocalIssuer.load_or_create(data_dir)
+    return (data_dir / KEY_DIR / KEY_FILE).read_bytes()
+
+
 @pytest.fixture
-def settings(tmp_path) -> Settings:
+def settings(tmp_path, local_issuer_key) -> Settings:
+    """The embedded profile in a data directory that already holds its local-issuer key.
+
+    The real bootstrap loads that key instead of generating one (as on every start after the
+    first); the tests sign in through `FakeIdentityVerifier` either way.
+    """
+    key_file = tmp_path / KEY_DIR / KEY_FILE
+    key_file.parent.mkdir(mode=0o700)
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(local_issuer_key)
     return Settings.embedded(tmp_path)
 
 
+@attrs.frozen
+class Doubles:
+    """The test doubles every backend keeps: tokens stay fake (fast) and time stays frozen."""
+
+    clock: FrozenClock
+    verifier: FakeIdentityVerifier
+    readiness: Readiness
+
+
+@asynccontextmanager
+async def bootstrap_with_doubles(
+    settings: Settings, doubles: Doubles, *, uow: UnitOfWorkFactory | None = None
+) -> AsyncIterator[punq.Container]:
+    """The real `bootstrap(settings)`, then the doubles (and `uow`, if given) registered over it.
+
+    punq resolves a type to its last registration, and the use cases are singletons built on
+    first use, so this must (and does) happen before the app resolves anything. Readiness is a
+    double too: the real check would watch the bootstrap's own engine, which is not the store
+    in use on Postgres; `/readyz` has fake-only tests of its own in `test_system.py`.
+    """
+    async with bootstrap(settings) as container:
+        container.register(Clock, instance=doubles.clock)
+        container.register(IdentityVerifier, instance=doubles.verifier)
+        container.register(Readiness, instance=doubles.readiness)
+        if uow is not None:
+            container.register(UnitOfWorkFactory, instance=uow)
+        yield container
+
+
+class Backend(Protocol):
+    """Where the app under test keeps its data, and a look at it from outside the API."""
+
+    def bootstrap(self, doubles: Doubles) -> Bootstrap: ...
+
+    async def counts(self) -> dict[str, int]:
+        """How many rows of each kind are stored (for 'nothing changed' assertions)."""
+        ...
+
+    async def user_ids(self) -> list[str]: ...
+
+    async def soft_delete_user(self, user_id: str, *, at: datetime) -> None: ...
+
+    async def make_public(self, persona_id: str) -> None:
+        """Publish the persona's current version (no route does that yet)."""
+        ...
+
+
+@attrs.define
+class FakeBackend:
+    """`fake_container()` over an in-memory store."""
+
+    uow: FakeUnitOfWorkFactory = attrs.Factory(FakeUnitOfWorkFactory)
+
+    def bootstrap(self, doubles: Doubles) -> Bootstrap:
+        container = fake_container(
+            uow=self.uow,
+            clock=doubles.clock,
+            verifier=doubles.verifier,
+            readiness=doubles.readiness,
+        )
+        return lambda _: fake_bootstrap(container)
+
+    async def counts(self) -> dict[str, int]:
+        return dict(world_counts(self.uow))
+
+    async def user_ids(self) -> list[str]:
+        return list(self.uow.store.users)
+
+    async def soft_delete_user(self, user_id: str, *, at: datetime) -> None:
+        await InMemoryUserRepository(self.uow.store).soft_delete(UserId(user_id), at=at)
+
+    async def make_public(self, persona_id: str) -> None:
+        stored = self.uow.store.personas[persona_id]
+        self.uow.store.personas[persona_id] = attrs.evolve(
+            stored, public_version_id=stored.current_version_id
+        )
+
+
+COUNTED_TABLES = {
+    "personas": personas,
+    "versions": persona_versions,
+    "events": persona_events,
+    "users": users,
+}
+
+
+@attrs.define
+class SqlBackend:
+    """The real `bootstrap()` over SQLite, or over Postgres when `schema` is given.
+
+    The app runs in the test client's own event loop (another thread), and an async engine's
+    connections belong to the loop that opened them. So the app's engines are opened inside
+    its lifespan, and the test looks at the same database through `look`, an engine of its
+    own loop: on the SQLite file the bootstrap migrates, or on this session's Postgres schema.
+    """
+
+    look: AsyncEngine
+    schema: PostgresSchema | None = None
+
+    def bootstrap(self, doubles: Doubles) -> Bootstrap:
+        @asynccontextmanager
+        async def start(settings: Settings) -> AsyncIterator[punq.Container]:
+            async with AsyncExitStack() as stack:
+                uow = None
+                if self.schema is not None:
+                    engine = await stack.enter_async_context(
+                        postgres_engine_in(self.schema.url, self.schema.name)
+                    )
+                    uow = SqlUnitOfWorkFactory(engine)
+                yield await stack.enter_async_context(
+                    bootstrap_with_doubles(settings, doubles, uow=uow)
+                )
+
+        return start
+
+    async def counts(self) -> dict[str, int]:
+        async with self.look.connect() as conn:
+            return {
+                kind: (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+                for kind, table in COUNTED_TABLES.items()
+            }
+
+    async def user_ids(self) -> list[str]:
+        async with self.look.connect() as conn:
+            return list((await conn.execute(select(users.c.id).order_by(users.c.id))).scalars())
+
+    async def soft_delete_user(self, user_id: str, *, at: datetime) -> None:
+        async with self.look.begin() as conn:
+            await SqlUserRepository(conn).soft_delete(UserId(user_id), at=at)
+
+    async def make_public(self, persona_id: str) -> None:
+        stmt = (
+            update(personas)
+            .where(personas.c.id == persona_id)
+            .values(public_version_id=personas.c.current_version_id)
+        )
+        async with self.look.begin() as conn:
+            assert (await conn.execute(stmt)).rowcount == 1
+
+
+BACKENDS = [
+    pytest.param("fake_backend", id="fake"),
+    pytest.param("sqlite_backend", id="sqlite"),
+    pytest.param("postgres_backend", id="postgres", marks=pytest.mark.postgres),
+]
+
+
 @pytest.fixture
-def app(settings, uow, clock, verifier, readiness) -> Litestar:
-    container = fake_container(uow=uow, clock=clock, verifier=verifier, readiness=readiness)
-    return create_app(settings, bootstrap=lambda _: fake_bootstrap(container))
+def fake_backend() -> FakeBackend:
+    return FakeBackend()
+
+
+@pytest.fixture
+async def sqlite_backend(settings: Settings) -> AsyncIterator[SqlBackend]:
+    # Opening the engine connects to nothing yet; the app's bootstrap creates and migrates
+    # the file before the test first looks.
+    async with sql_engine(settings.database) as look:
+        yield SqlBackend(look=look)
+
+
+@pytest.fixture
+def postgres_backend(postgres_schema: PostgresSchema, postgres_engine: AsyncEngine) -> SqlBackend:
+    # `postgres_engine` empties the session's migrated schema, so every test starts clean.
+    return SqlBackend(look=postgres_engine, schema=postgres_schema)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The store behind `app`: every test that uses the app runs once per backend."""
+    chosen: Backend = request.getfixturevalue(request.param)
+    return chosen
+
+
+@pytest.fixture
+def app(settings, backend, clock, verifier, readiness) -> Litestar:
+    """The real app over `backend` (so once per backend), with the shared test doubles."""
+    doubles = Doubles(clock=clock, verifier=verifier, readiness=readiness)
+    return create_app(settings, bootstrap=backend.bootstrap(doubles))
 
 
 @asynccontextmanager

@@ -6,9 +6,6 @@ from litestar.datastructures import State
 
 from mynth_adapters.testing import fake_container
 from mynth_core.identity import Principal
-from mynth_core.ids import UserId
-from mynth_core.testing import InMemoryUserRepository
-from mynth_core.testing.fakes import world_counts
 from mynth_http.di import DEPENDENCIES, Injected
 from mynth_http.problems import EXCEPTION_HANDLERS
 
@@ -63,20 +60,20 @@ async def test_a_bad_header_is_not_rescued_by_a_good_cookie(client, verifier, al
 
 
 async def test_the_first_signed_in_request_provisions_the_user_once(
-    client, alice, alice_id, uow
+    client, alice, alice_id, backend
 ) -> None:
     await client.get("/v1/personas", headers=alice)
     await client.get("/v1/personas", headers=alice)
 
-    assert list(uow.store.users) == [alice_id]
-    assert world_counts(uow)["users"] == 1
+    assert await backend.user_ids() == [alice_id]
+    assert (await backend.counts())["users"] == 1
 
 
 async def test_a_deleted_users_valid_token_is_401_account_deleted(
-    client, alice, alice_id, uow, clock
+    client, alice, alice_id, backend, clock
 ) -> None:
     await client.get("/v1/personas", headers=alice)
-    await InMemoryUserRepository(uow.store).soft_delete(UserId(alice_id), at=clock.now())
+    await backend.soft_delete_user(alice_id, at=clock.now())
 
     response = await client.get("/v1/personas", headers=alice)
 
@@ -89,6 +86,8 @@ async def whoami(principal: Injected[Principal | None]) -> dict[str, bool]:
     return {"signed_in": principal is not None}
 
 
+# Fake-only: a bare Litestar app with one test route that only asks who is calling; no
+# bootstrap, no lifespan, nothing stored.
 @pytest.fixture
 def anonymous_capable(verifier, client_for):
     container = fake_container(verifier=verifier)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
 import pytest
-
-from mynth_core.testing.fakes import world_counts
 
 UNKNOWN = "prs_does_not_exist"
 
@@ -38,10 +35,10 @@ async def alices(client, alice, bob, new_persona):
 
 @pytest.mark.parametrize("index", range(len(ROUTE_NAMES)), ids=ROUTE_NAMES)
 async def test_another_users_persona_is_404_exactly_like_an_unknown_id(
-    client, bob, alices, uow, index
+    client, bob, alices, backend, index
 ) -> None:
     method, path, body = _routes(alices["current_version"]["id"])[index]
-    before = world_counts(uow)
+    before = await backend.counts()
 
     theirs = await client.request(
         method, f"/v1/personas/{alices['id']}{path}", json=body, headers=bob
@@ -52,7 +49,7 @@ async def test_another_users_persona_is_404_exactly_like_an_unknown_id(
     assert theirs.content == unknown.content
     assert theirs.headers["content-type"] == "application/problem+json"
     assert alices["id"] not in theirs.text
-    assert world_counts(uow) == before
+    assert await backend.counts() == before
 
 
 async def test_the_owner_still_sees_an_untouched_persona_afterwards(
@@ -73,12 +70,9 @@ async def test_another_users_list_never_shows_my_personas(client, bob, alices) -
 
 
 async def test_anyone_may_clone_a_public_persona_and_gets_its_public_version(
-    client, alice, bob, alices, uow
+    client, alice, bob, alices, backend
 ) -> None:
-    stored = uow.store.personas[alices["id"]]
-    uow.store.personas[alices["id"]] = attrs.evolve(
-        stored, public_version_id=stored.current_version_id
-    )
+    await backend.make_public(alices["id"])
 
     response = await client.post(f"/v1/personas/{alices['id']}/clone", headers=bob)
 

@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from mynth_core.testing.fakes import world_counts
-
 MIB = 1024 * 1024
 
 
@@ -17,11 +15,11 @@ async def persona(client, alice, new_persona):
 
 
 @pytest.fixture
-def unchanged(uow, persona):
+async def unchanged(backend, persona):
     """Asserts, after the test, that the store holds exactly what it held before."""
-    before = world_counts(uow)
+    before = await backend.counts()
     yield
-    assert world_counts(uow) == before
+    assert await backend.counts() == before
 
 
 def _data(**overrides):

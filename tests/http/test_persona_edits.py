@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from mynth_core.testing.fakes import world_counts
-
 
 @pytest.fixture
 async def persona(client, alice, new_persona):
@@ -57,8 +55,8 @@ async def test_a_title_and_note_are_stored_with_the_version(client, alice, perso
     assert reread.json()["title"] == "Retired"
 
 
-async def test_null_on_a_required_field_is_422_naming_it(client, alice, persona, uow) -> None:
-    before = world_counts(uow)
+async def test_null_on_a_required_field_is_422_naming_it(client, alice, persona, backend) -> None:
+    before = await backend.counts()
 
     response = await _edit(client, alice, persona, data={"name": None, "summary": None})
 
@@ -66,18 +64,20 @@ async def test_null_on_a_required_field_is_422_naming_it(client, alice, persona,
     problem = response.json()
     assert problem["type"] == "/problems/validation-failed"
     assert {e["field"] for e in problem["errors"]} == {"data.name", "data.summary"}
-    assert world_counts(uow) == before
+    assert await backend.counts() == before
 
 
-async def test_an_edit_that_changes_nothing_is_422_no_change(client, alice, persona, uow) -> None:
-    before = world_counts(uow)
+async def test_an_edit_that_changes_nothing_is_422_no_change(
+    client, alice, persona, backend
+) -> None:
+    before = await backend.counts()
     same = persona["current_version"]["data"]["age"]
 
     response = await _edit(client, alice, persona, data={"age": same})
 
     assert response.status_code == 422
     assert response.json()["type"] == "/problems/no-change"
-    assert world_counts(uow) == before
+    assert await backend.counts() == before
 
 
 async def test_an_empty_edit_is_422_no_change(client, alice, persona) -> None:
@@ -88,17 +88,17 @@ async def test_an_empty_edit_is_422_no_change(client, alice, persona) -> None:
 
 
 async def test_a_stale_base_version_is_409_and_nothing_is_written(
-    client, alice, persona, uow
+    client, alice, persona, backend
 ) -> None:
     v1 = persona["current_version"]["id"]
     await _edit(client, alice, persona, data={"age": "36"})
-    before = world_counts(uow)
+    before = await backend.counts()
 
     response = await _edit(client, alice, persona, data={"age": "37"}, base_version_id=v1)
 
     assert response.status_code == 409
     assert response.json()["type"] == "/problems/version-conflict"
-    assert world_counts(uow) == before
+    assert await backend.counts() == before
     current = await client.get(f"/v1/personas/{persona['id']}/versions/current", headers=alice)
     assert current.json()["data"]["age"] == "36"
 

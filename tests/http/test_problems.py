@@ -42,6 +42,8 @@ class UnlistedError(MynthError):
     """A core error nobody gave a row."""
 
 
+# Fake-only: the error is raised by the identity verifier before any use case runs, so
+# nothing here reaches a store.
 @pytest.fixture
 def raising(settings, client_for):
     def client_raising(error: Exception):

@@ -43,6 +43,8 @@ async def _fails() -> None:
     raise ConnectionError(msg)
 
 
+# The /readyz tests are fake-only: they inject readiness checks that pass or fail on demand,
+# and the answer depends on nothing stored, so a real database would add only start-up time.
 async def test_readyz_is_200_when_every_check_passes(client_for, settings) -> None:
     checks = Readiness((("database", _passes), ("blobs", _passes)))
     app = create_app(settings, bootstrap=lambda _: fake_bootstrap(fake_container(readiness=checks)))
@@ -199,6 +201,7 @@ async def test_tokens_and_bodies_never_reach_the_logs(client, alice, capsys) -> 
     assert any(e["event"] == "auth.rejected" for e in _log_lines(logs))
 
 
+# Fake-only: it needs settings of its own (the console log format) and stores nothing.
 async def test_the_console_format_is_one_readable_line(client_for, tmp_path, capsys) -> None:
     settings = Settings.embedded(tmp_path)
     settings = Settings(
