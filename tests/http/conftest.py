@@ -53,6 +53,7 @@ from mynth_core.testing import (  # noqa: E402
 )
 from mynth_core.testing.fakes import world_counts  # noqa: E402
 from mynth_core.uow import UnitOfWorkFactory  # noqa: E402
+from mynth_core.users import RecentUsers  # noqa: E402
 from mynth_http.app import Bootstrap, create_app  # noqa: E402
 from sqlkit import (  # noqa: E402
     PostgresSchema,
@@ -137,6 +138,11 @@ def readiness() -> Readiness:
     return Readiness()
 
 
+@pytest.fixture
+def recent_users(clock) -> RecentUsers:
+    return RecentUsers(clock)
+
+
 @pytest.fixture(scope="session")
 def local_issuer_key(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """One local-issuer key for the session: making an RSA key costs more than a whole test."""
@@ -166,6 +172,7 @@ class Doubles:
     clock: FrozenClock
     verifier: FakeIdentityVerifier
     readiness: Readiness
+    recent_users: RecentUsers
 
 
 @asynccontextmanager
@@ -183,6 +190,7 @@ async def bootstrap_with_doubles(
         container.register(Clock, instance=doubles.clock)
         container.register(IdentityVerifier, instance=doubles.verifier)
         container.register(Readiness, instance=doubles.readiness)
+        container.register(RecentUsers, instance=doubles.recent_users)
         if uow is not None:
             container.register(UnitOfWorkFactory, instance=uow)
         yield container
@@ -218,6 +226,7 @@ class FakeBackend:
             clock=doubles.clock,
             verifier=doubles.verifier,
             readiness=doubles.readiness,
+            recent_users=doubles.recent_users,
         )
         return lambda _: fake_bootstrap(container)
 
@@ -333,9 +342,11 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.fixture
-def app(settings, backend, clock, verifier, readiness) -> Litestar:
+def app(settings, backend, clock, verifier, readiness, recent_users) -> Litestar:
     """The real app over `backend` (so once per backend), with the shared test doubles."""
-    doubles = Doubles(clock=clock, verifier=verifier, readiness=readiness)
+    doubles = Doubles(
+        clock=clock, verifier=verifier, readiness=readiness, recent_users=recent_users
+    )
     return create_app(settings, bootstrap=backend.bootstrap(doubles))
 
 

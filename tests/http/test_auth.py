@@ -6,6 +6,7 @@ from litestar.datastructures import State
 
 from mynth_adapters.testing import fake_container
 from mynth_core.identity import Principal
+from mynth_core.users import RECENT_USERS_TTL
 from mynth_http.di import DEPENDENCIES, Injected
 from mynth_http.problems import EXCEPTION_HANDLERS
 
@@ -70,14 +71,28 @@ async def test_the_first_signed_in_request_provisions_the_user_once(
 
 
 async def test_a_deleted_users_valid_token_is_401_account_deleted(
-    client, alice, alice_id, backend, clock
+    client, alice, alice_id, backend, clock, recent_users
 ) -> None:
     await client.get("/v1/personas", headers=alice)
     await backend.soft_delete_user(alice_id, at=clock.now())
+    recent_users.forget(alice_id)  # as the deleting use case does on this process
 
     response = await client.get("/v1/personas", headers=alice)
 
     assert response.status_code == 401
+    assert response.json()["type"] == "/problems/account-deleted"
+
+
+async def test_a_deletion_made_elsewhere_is_seen_once_the_recent_user_expires(
+    client, alice, alice_id, backend, clock
+) -> None:
+    await client.get("/v1/personas", headers=alice)
+    await backend.soft_delete_user(alice_id, at=clock.now())  # another instance deletes
+
+    assert (await client.get("/v1/personas", headers=alice)).status_code == 200
+    clock.advance(seconds=RECENT_USERS_TTL.total_seconds())
+    response = await client.get("/v1/personas", headers=alice)
+
     assert response.json()["type"] == "/problems/account-deleted"
 
 

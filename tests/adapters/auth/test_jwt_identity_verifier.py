@@ -309,3 +309,30 @@ segment = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 def test_no_input_escapes_as_anything_but_an_invalid_token_error(pem_verifier_sync, token):
     with pytest.raises(InvalidTokenError):
         asyncio.run(pem_verifier_sync.verify(token))
+
+
+async def test_a_verified_token_is_served_from_memory_but_still_expires(
+    pem_verifier, tokens, clock
+) -> None:
+    token = tokens.mint(exp=int(clock.now().timestamp()) + 60)
+    first = await pem_verifier.verify(token)
+    assert await pem_verifier.verify(token) == first
+
+    clock.advance(60 + 5)  # expiry plus the leeway
+
+    assert await rejection(pem_verifier, token) == "expired"
+
+
+async def test_a_rejected_token_is_never_remembered(strict_verifier, tokens) -> None:
+    token = tokens.mint(azp="https://evil.example.test")
+    assert await rejection(strict_verifier, token) == "unauthorized-party"
+    assert await rejection(strict_verifier, token) == "unauthorized-party"
+
+
+async def test_the_verified_token_memory_is_bounded(keys, tokens, clock) -> None:
+    source = PemKeySource.from_pem(keys.primary.public_pem())
+    verifier = JwtIdentityVerifier(keys=source, issuer=FAKE_ISSUER, clock=clock, cache_size=2)
+    minted = [tokens.mint(sub=f"user_{n}") for n in range(3)]
+    for token in minted:
+        await verifier.verify(token)
+    assert list(verifier._verified) == minted[1:]

@@ -27,6 +27,7 @@ from mynth_core.clock import Clock, SystemClock
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory, RandomIdFactory
 from mynth_core.uow import UnitOfWorkFactory
+from mynth_core.users import RecentUsers
 
 # PROVIDERS.md §0.4: JWKS fetches are short; a slow endpoint must not stall every request.
 JWKS_TIMEOUT = httpx.Timeout(connect=2.0, read=3.0, write=3.0, pool=2.0)
@@ -53,6 +54,7 @@ async def bootstrap(settings: Settings) -> AsyncIterator[punq.Container]:
             IdentityVerifier, instance=identity_verifier(settings.clerk, keys, clock)
         )
         container.register(Readiness, instance=Readiness((("database", database_check(engine)),)))
+        container.register(RecentUsers, instance=RecentUsers(clock))
         for use_case in USE_CASES:
             container.register(use_case, scope=punq.Scope.singleton)
         yield container

@@ -19,23 +19,27 @@ from mynth_core.testing import (
     SequentialIdFactory,
 )
 from mynth_core.uow import UnitOfWorkFactory
+from mynth_core.users import RecentUsers
 
 
-def fake_container(
+def fake_container(  # noqa: PLR0913 - one optional override per port
     *,
     uow: FakeUnitOfWorkFactory | None = None,
     clock: FrozenClock | None = None,
     ids: SequentialIdFactory | None = None,
     verifier: IdentityVerifier | None = None,
     readiness: Readiness | None = None,
+    recent_users: RecentUsers | None = None,
 ) -> punq.Container:
     """A container whose ports are fakes; pass any of them in to inspect or steer it."""
     container = punq.Container()
     container.register(UnitOfWorkFactory, instance=uow or FakeUnitOfWorkFactory())
-    container.register(Clock, instance=clock or FrozenClock())
+    clock = clock or FrozenClock()
+    container.register(Clock, instance=clock)
     container.register(IdFactory, instance=ids or SequentialIdFactory())
     container.register(IdentityVerifier, instance=verifier or FakeIdentityVerifier())
     container.register(Readiness, instance=readiness or Readiness())
+    container.register(RecentUsers, instance=recent_users or RecentUsers(clock))
     for use_case in USE_CASES:
         container.register(use_case, scope=punq.Scope.singleton)
     return container

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from typing import Final, Protocol
 
 import attrs
 
@@ -41,12 +42,55 @@ class UserRepository(Protocol):
     async def soft_delete(self, user_id: UserId, *, at: datetime) -> None: ...
 
 
+RECENT_USERS_TTL: Final = timedelta(seconds=10)
+
+
+@attrs.define
+class RecentUsers:
+    """Live users this process has read within `ttl`, so a request need not read its user row.
+
+    Whoever deletes a user calls `forget`, so a deletion made through this process is seen at
+    once; one made through another instance is seen within `ttl` (a session token stays
+    valid for about a minute after Clerk revokes it anyway). Holds at most `capacity` users,
+    dropping the least recently seen.
+    """
+
+    clock: Clock
+    ttl: timedelta = RECENT_USERS_TTL
+    capacity: int = 10_000
+    _seen: OrderedDict[UserId, tuple[User, datetime]] = attrs.field(factory=OrderedDict)
+
+    def get(self, user_id: UserId) -> User | None:
+        entry = self._seen.get(user_id)
+        if entry is None:
+            return None
+        user, expires = entry
+        if self.clock.now() >= expires:
+            del self._seen[user_id]
+            return None
+        self._seen.move_to_end(user_id)
+        return user
+
+    def remember(self, user: User) -> None:
+        if user.deleted_at is not None:
+            self.forget(user.id)
+            return
+        self._seen[user.id] = (user, self.clock.now() + self.ttl)
+        self._seen.move_to_end(user.id)
+        while len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+
+    def forget(self, user_id: UserId) -> None:
+        self._seen.pop(user_id, None)
+
+
 @attrs.frozen
 class ProvisionUser:
     """Return the caller's user record, creating it on the first authenticated request."""
 
     uow: UnitOfWorkFactory
     clock: Clock
+    recent: RecentUsers
 
     async def __call__(self, who: Principal) -> User:
         """Look up or create the user behind `who`.
@@ -54,6 +98,8 @@ class ProvisionUser:
         Raises:
             AccountDeletedError: the user was deleted; their tokens no longer work.
         """
+        if (known := self.recent.get(who.user_id)) is not None:
+            return known
         async with self.uow(read_only=True) as uow:
             user = await uow.users.get(who.user_id)
         if user is None:  # first sight: write, once, even under concurrent first requests
@@ -65,4 +111,5 @@ class ProvisionUser:
                 await uow.commit()
         if user.deleted_at is not None:
             raise AccountDeletedError
+        self.recent.remember(user)
         return user

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import re
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import attrs
@@ -44,8 +45,27 @@ class JwtIdentityVerifier:
     authorized_parties: frozenset[str] = frozenset()
     leeway: int = attrs.field(default=5, validator=attrs.validators.ge(0))
     clock: Clock
+    cache_size: int = 4096
+    # token -> (principal, exp): a token that passed every check is not re-verified (an RSA
+    # check per request) until it expires; everything else about it is fixed by its signature.
+    _verified: OrderedDict[str, tuple[Principal, float]] = attrs.field(
+        init=False, factory=OrderedDict, repr=False, eq=False
+    )
 
     async def verify(self, token: str) -> Principal:
+        if (known := self._verified.get(token)) is not None:
+            principal, exp = known
+            if self.clock.now().timestamp() < exp + self.leeway:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, exp = await self._verify(token)
+        self._verified[token] = (principal, exp)
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         kid = _unverified_kid(token)
         key = await self.keys.key_for(kid)
         claims = _verified_claims(token, key)
@@ -60,7 +80,7 @@ class JwtIdentityVerifier:
             if not isinstance(azp, str) or azp not in self.authorized_parties:
                 _reject("unauthorized-party")
         sub, sid = _text(claims, "sub"), _text(claims, "sid")
-        return Principal(user_id=UserId(sub), session_id=sid)
+        return Principal(user_id=UserId(sub), session_id=sid), _number(claims, "exp")
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         now = self.clock.now().timestamp()

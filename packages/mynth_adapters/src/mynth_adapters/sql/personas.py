@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 from cattrs.preconf.json import JsonConverter
@@ -184,10 +184,12 @@ class SqlPersonaRepository:
 
 def _persona_select() -> Select[Any]:
     """A persona row joined with its current version (columns prefixed `v_`)."""
-    current = [column.label(_V + column.name) for column in persona_versions.c]
-    return select(personas, *current).join(
-        persona_versions, persona_versions.c.id == personas.c.current_version_id
-    )
+    return _PERSONA_SELECT
+
+
+_PERSONA_SELECT: Final = select(
+    personas, *(column.label(_V + column.name) for column in persona_versions.c)
+).join(persona_versions, persona_versions.c.id == personas.c.current_version_id)
 
 
 def _persona_values(persona: Persona) -> dict[str, Any]:
