@@ -59,14 +59,14 @@ def core_isolated(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Every test that needs no external server (SQLite, fakes, real `mynth serve`)."""
-    uv_sync(session, "--all-packages", "--group", "test")
+    uv_sync(session, "--all-packages", "--group", "test", "--group", "reference")
     session.run("pytest", "-m", "not postgres and not redis and not bench", *session.posargs)
 
 
 @nox.session
 def tests_postgres(session: nox.Session) -> None:
     """The contract and HTTP tests against Postgres (MYNTH_TEST_DATABASE_URL or local)."""
-    uv_sync(session, "--all-packages", "--group", "test")
+    uv_sync(session, "--all-packages", "--group", "test", "--group", "reference")
     url = os.environ.get("MYNTH_TEST_DATABASE_URL", POSTGRES_URL)
     session.run("pytest", "-m", "postgres", *session.posargs, env={"MYNTH_TEST_DATABASE_URL": url})
 
