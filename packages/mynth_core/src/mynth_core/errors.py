@@ -160,3 +160,72 @@ class WebhookRejectedError(MynthError):
 
     def __str__(self) -> str:
         return f"webhook rejected: {self.reason}"
+
+
+@attrs.frozen
+class ProviderUnavailableError(ProviderError):
+    """A provider failed transiently (transport error, timeout, 408/5xx) past its retry budget."""
+
+
+@attrs.frozen
+class ProviderRateLimitedError(ProviderUnavailableError):
+    """A provider asked us to wait (429) longer than the retry budget allows.
+
+    `retry_after` is the provider's wait in whole seconds (rounded up, capped), or None when it
+    named none, so an API caller can be given a `Retry-After` of its own.
+    """
+
+    retry_after: int | None = None
+
+
+@attrs.frozen
+class ProviderRejectedError(ProviderError):
+    """A provider refused the request itself (400, 404, 413, 422): retrying cannot help."""
+
+    status: int | None = None
+
+
+@attrs.frozen
+class ProviderMisconfiguredError(ProviderError):
+    """A provider refused our credentials or account (401, 402, 403): an operator must act."""
+
+    status: int | None = None
+
+
+@attrs.frozen
+class ProviderBadResponseError(ProviderError):
+    """A provider answered 2xx with a body mynth cannot use (not JSON, missing fields)."""
+
+
+@attrs.frozen
+class PaymentProviderError(ProviderError):
+    """The payment provider failed to start a checkout after its retries."""
+
+    retry_after: int | None = None
+
+
+@attrs.frozen
+class PaymentRejectedError(PaymentProviderError):
+    """The payment provider refused a checkout request (a 4xx); it was not retried."""
+
+    status: int | None = None
+
+
+@attrs.frozen
+class CheckoutUnavailableError(MynthError):
+    """Checkout is not configured (no provider credentials, or no product for the pack)."""
+
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@attrs.frozen
+class MalformedWebhookError(MynthError):
+    """A verified webhook whose body is not the JSON shape its sender documents."""
+
+    detail: str
+
+    def __str__(self) -> str:
+        return f"malformed webhook payload: {self.detail}"

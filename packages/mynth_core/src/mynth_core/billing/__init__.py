@@ -1,0 +1,29 @@
+"""Token packs, the BillingProvider port and the payment events mynth reacts to."""
+
+from __future__ import annotations
+
+from mynth_core.billing.orders import (
+    BillingEvent,
+    IgnoredBillingEvent,
+    Order,
+    OrderPaid,
+    OrderRefunded,
+)
+from mynth_core.billing.packs import DEFAULT_PACKS, PackCatalogue, PackId, Price, TokenPack
+from mynth_core.billing.ports import BillingProvider, Checkout, UnconfiguredBillingProvider
+
+__all__ = [
+    "DEFAULT_PACKS",
+    "BillingEvent",
+    "BillingProvider",
+    "Checkout",
+    "IgnoredBillingEvent",
+    "Order",
+    "OrderPaid",
+    "OrderRefunded",
+    "PackCatalogue",
+    "PackId",
+    "Price",
+    "TokenPack",
+    "UnconfiguredBillingProvider",
+]

@@ -1,0 +1,54 @@
+"""The BillingProvider port and the checkout session it starts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+
+from mynth_core.billing.packs import TokenPack
+from mynth_core.errors import CheckoutUnavailableError
+from mynth_core.ids import UserId
+
+
+@attrs.frozen
+class Checkout:
+    """A hosted checkout session: the provider's id and the opaque URL to send the buyer to."""
+
+    id: str
+    url: str
+
+
+class BillingProvider(Protocol):
+    """**Port**: starts payments for token packs.
+
+    `create_checkout` opens a new session on every call (nothing is credited here: a paid
+    order arrives later as a webhook) and may retry transient provider failures internally.
+    Raises `CheckoutUnavailableError` when the pack cannot be sold (no product configured),
+    `PaymentRejectedError` when the provider refuses the request (a 4xx: nothing to retry),
+    and `PaymentProviderError` when the provider stays unavailable, rate-limited or answers
+    nonsense after the retry budget. Cancellation abandons the call; a session the provider
+    may already have opened simply expires.
+    """
+
+    async def create_checkout(
+        self, user_id: UserId, pack: TokenPack, *, success_url: str
+    ) -> Checkout: ...
+
+
+@attrs.frozen
+class UnconfiguredBillingProvider:
+    """The BillingProvider when no payment provider is configured: checkout is unavailable."""
+
+    async def create_checkout(
+        self,
+        user_id: UserId,  # noqa: ARG002 - the port's signature
+        pack: TokenPack,  # noqa: ARG002
+        *,
+        success_url: str,  # noqa: ARG002
+    ) -> Checkout:
+        raise CheckoutUnavailableError("no payment provider is configured")
+
+
+if TYPE_CHECKING:
+    _conforms: type[BillingProvider] = UnconfiguredBillingProvider
