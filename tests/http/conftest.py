@@ -39,7 +39,13 @@ from mynth_adapters.bootstrap import bootstrap  # noqa: E402
 from mynth_adapters.health import Readiness  # noqa: E402
 from mynth_adapters.settings import Settings  # noqa: E402
 from mynth_adapters.sql import SqlUnitOfWorkFactory, sql_engine  # noqa: E402
-from mynth_adapters.sql.tables import persona_events, persona_versions, personas, users  # noqa: E402
+from mynth_adapters.sql.tables import (  # noqa: E402
+    ledger_entries,
+    persona_events,
+    persona_versions,
+    personas,
+    users,
+)
 from mynth_adapters.sql.users import SqlUserRepository  # noqa: E402
 from mynth_adapters.testing import fake_bootstrap, fake_container  # noqa: E402
 from mynth_core.clock import Clock  # noqa: E402
@@ -251,6 +257,7 @@ COUNTED_TABLES = {
     "versions": persona_versions,
     "events": persona_events,
     "users": users,
+    "ledger": ledger_entries,
 }
 
 

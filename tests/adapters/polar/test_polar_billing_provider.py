@@ -9,9 +9,10 @@ import pytest
 
 from mynth_adapters.http_client import RetryPolicy, provider_client
 from mynth_adapters.polar import CHECKOUT_RETRY, CHECKOUT_TIMEOUT
-from mynth_core.billing import DEFAULT_PACKS, PackCatalogue, UnconfiguredBillingProvider
+from mynth_core.billing import PackCatalogue, UnconfiguredBillingProvider
 from mynth_core.errors import CheckoutUnavailableError, PaymentProviderError, PaymentRejectedError
 from mynth_core.ids import UserId
+from mynth_core.pricing import DEFAULT_PACKS
 from providers.clerk import closed_port
 from providers.polar import (
     CHECKOUTS_PATH,

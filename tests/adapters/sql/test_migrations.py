@@ -18,7 +18,15 @@ from mynth_adapters.sql.migrate import alembic_config
 from mynth_adapters.sql.tables import metadata
 from sqlkit import fresh_postgres_schema, postgres_engine_in, postgres_url, sqlite_engine_at
 
-TABLES = {"alembic_version", "users", "personas", "persona_versions", "persona_events"}
+TABLES = {
+    "alembic_version",
+    "users",
+    "personas",
+    "persona_versions",
+    "persona_events",
+    "ledger_entries",
+    "token_accounts",
+}
 
 
 def _differences(connection: Connection) -> list[object]:
@@ -95,4 +103,4 @@ def test_the_migrations_ship_inside_the_package_and_need_no_ini_file() -> None:
 
     assert config.config_file_name is None
     assert Path(script.dir).is_relative_to(Path(mynth_adapters.__file__).parent)
-    assert script.get_heads() == ["0001"]
+    assert script.get_heads() == ["0002"]

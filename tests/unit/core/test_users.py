@@ -10,7 +10,7 @@ import pytest
 from mynth_core.errors import AccountDeletedError
 from mynth_core.identity import Principal
 from mynth_core.ids import UserId
-from mynth_core.testing import FakeUnitOfWorkFactory, FrozenClock
+from mynth_core.testing import FakeUnitOfWorkFactory, FrozenClock, SequentialIdFactory
 from mynth_core.testing.fakes import InMemoryUserRepository, world_counts
 from mynth_core.users import ProvisionUser, RecentUsers, User
 
@@ -29,7 +29,7 @@ class World:
 
     @property
     def provision(self) -> ProvisionUser:
-        return ProvisionUser(self.uow, self.clock, self.recent)
+        return ProvisionUser(self.uow, self.clock, self.recent, SequentialIdFactory())
 
     async def delete(self, user_id: str) -> None:
         await InMemoryUserRepository(self.uow.store).soft_delete(

@@ -20,7 +20,6 @@ from mynth_core.billing import (
     OrderPaid,
     OrderRefunded,
     PackCatalogue,
-    TokenPack,
 )
 from mynth_core.clock import Clock, SystemClock
 from mynth_core.errors import (
@@ -35,6 +34,7 @@ from mynth_core.errors import (
     ProviderRejectedError,
 )
 from mynth_core.ids import UserId
+from mynth_core.pricing import Pack
 
 _log = logging.getLogger(__name__)
 
@@ -65,9 +65,7 @@ class PolarBillingProvider:
     retry: RetryPolicy = CHECKOUT_RETRY
     clock: Clock = attrs.Factory(SystemClock)
 
-    async def create_checkout(
-        self, user_id: UserId, pack: TokenPack, *, success_url: str
-    ) -> Checkout:
+    async def create_checkout(self, user_id: UserId, pack: Pack, *, success_url: str) -> Checkout:
         product_id = self.catalogue.product_id(pack.id)
         if product_id is None:
             raise CheckoutUnavailableError(f"pack {pack.id} has no Polar product configured")

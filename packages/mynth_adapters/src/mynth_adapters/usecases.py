@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import Final
 
+from mynth_core.ledger.services import (
+    Charge,
+    ChargeGuard,
+    ClawBack,
+    CreditPurchase,
+    GetBalance,
+    Grant,
+    ListLedger,
+    Refund,
+)
 from mynth_core.personas.services import (
     ClonePersona,
     CreatePersona,
@@ -30,4 +40,12 @@ USE_CASES: Final = (
     ClonePersona,
     DeletePersona,
     ListPersonaEvents,
+    GetBalance,
+    ListLedger,
+    Charge,
+    Refund,
+    ChargeGuard,
+    Grant,
+    CreditPurchase,
+    ClawBack,
 )

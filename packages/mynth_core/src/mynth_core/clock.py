@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
 
@@ -18,3 +18,13 @@ class SystemClock:
     def now(self) -> datetime:
         at = datetime.now(UTC)
         return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
+def utc_day(at: datetime) -> date:
+    """The UTC calendar day `at` falls on (the half-open day [00:00Z, next 00:00Z))."""
+    return at.astimezone(UTC).date()
+
+
+def next_utc_midnight(at: datetime) -> datetime:
+    """The first 00:00:00.000Z strictly after `at`."""
+    return datetime.combine(utc_day(at) + timedelta(days=1), time(), tzinfo=UTC)

@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the ports import this module for their use cases; avoid the cycle
+    from mynth_core.ledger.ports import TokenLedger
     from mynth_core.personas.ports import EventLog, PersonaRepository
     from mynth_core.users import UserRepository
 
@@ -25,6 +26,9 @@ class UnitOfWork(Protocol):
 
     @property
     def users(self) -> UserRepository: ...
+
+    @property
+    def ledger(self) -> TokenLedger: ...
 
     async def commit(self) -> None: ...
 

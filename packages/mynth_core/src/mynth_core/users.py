@@ -11,7 +11,8 @@ import attrs
 from mynth_core.clock import Clock
 from mynth_core.errors import AccountDeletedError
 from mynth_core.identity import Principal
-from mynth_core.ids import UserId
+from mynth_core.ids import IdFactory, UserId
+from mynth_core.ledger.services import DEFAULT_POLICY, LedgerPolicy, credit_welcome
 from mynth_core.uow import UnitOfWorkFactory
 
 
@@ -86,11 +87,16 @@ class RecentUsers:
 
 @attrs.frozen
 class ProvisionUser:
-    """Return the caller's user record, creating it on the first authenticated request."""
+    """Return the caller's user record, creating it on the first authenticated request.
+
+    Creating a user credits the welcome grant in the same unit of work, once per user.
+    """
 
     uow: UnitOfWorkFactory
     clock: Clock
     recent: RecentUsers
+    ids: IdFactory
+    policy: LedgerPolicy = DEFAULT_POLICY
 
     async def __call__(self, who: Principal) -> User:
         """Look up or create the user behind `who`.
@@ -108,6 +114,8 @@ class ProvisionUser:
                 user = await uow.users.add_if_absent(
                     User(id=who.user_id, created_at=at, updated_at=at)
                 )
+                if user.deleted_at is None:  # the grant's key makes a concurrent twin a no-op
+                    await credit_welcome(uow, user.id, at=at, policy=self.policy, ids=self.ids)
                 await uow.commit()
         if user.deleted_at is not None:
             raise AccountDeletedError

@@ -23,13 +23,16 @@ from litestar.types import ExceptionHandlersMap
 from mynth_core.errors import (
     AccountDeletedError,
     AuthenticationRequiredError,
+    CheckoutUnavailableError,
     ConflictError,
     FieldError,
     InsufficientTokensError,
     InvalidTokenError,
+    MalformedWebhookError,
     MynthError,
     NoChangeError,
     NotFoundError,
+    PaymentProviderError,
     ProviderError,
     RateLimitedError,
     ServiceUnavailableError,
@@ -88,6 +91,16 @@ PROBLEMS: Final[Mapping[type[MynthError], Problem]] = {
         401, "invalid-signature", "Invalid signature", "The webhook signature was rejected"
     ),
     ProviderError: Problem(502, "provider-error", "Provider error", "An upstream provider failed"),
+    PaymentProviderError: Problem(
+        502,
+        "payment-provider-error",
+        "Payment provider error",
+        "The payment provider failed; nothing was charged",
+    ),
+    CheckoutUnavailableError: Problem(
+        503, "checkout-unavailable", "Checkout unavailable", "Payments are not configured"
+    ),
+    MalformedWebhookError: Problem(400, "invalid-json", "Invalid JSON"),
 }
 
 # Litestar's own errors, by status; ValidationException and bad JSON have their own rows below.

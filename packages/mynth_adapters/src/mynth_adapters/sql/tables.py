@@ -9,7 +9,9 @@ from typing import Any, Final
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -128,6 +130,71 @@ persona_events = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("id"),
     Index("ix_persona_events_persona_id_seq", "persona_id", "seq"),
+)
+
+# Signs per kind: a spend or clawback only takes, every other kind only gives.
+_TAKING_KINDS = "kind IN ('spend', 'clawback')"
+_PART_SIGNS = (
+    f"({_TAKING_KINDS} AND free_part <= 0 AND purchased_part <= 0)"
+    f" OR (NOT {_TAKING_KINDS} AND free_part >= 0 AND purchased_part >= 0)"
+)
+_KINDS = "kind IN ('daily_free', 'grant', 'purchase', 'spend', 'refund', 'clawback')"
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    # Append order, for newest-first keyset paging that later appends never shift.
+    Column("seq", Serial, primary_key=True, autoincrement=True),
+    Column("id", Text, nullable=False),
+    Column("user_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("amount", Integer, nullable=False),
+    Column("free_part", Integer, nullable=False),
+    Column("purchased_part", Integer, nullable=False),
+    Column("purchased_after", Integer, nullable=False),
+    Column("free_remaining_after", Integer, nullable=False),
+    Column("balance_after", Integer, nullable=False),
+    Column("operation", Text, nullable=True),
+    Column("reference_type", Text, nullable=True),
+    Column("reference_id", Text, nullable=True),
+    Column("refund_of", Text, nullable=True),
+    Column("forfeited_free", Integer, nullable=False),
+    Column("shortfall", Integer, nullable=False),
+    Column("idempotency_key", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("id"),
+    # A replayed key collides here and is answered with the stored entry.
+    UniqueConstraint("idempotency_key"),
+    # The backstop for "a spend is refunded at most once".
+    UniqueConstraint("refund_of"),
+    CheckConstraint(_KINDS, name="kind"),
+    CheckConstraint(_PART_SIGNS, name="part_signs"),
+    CheckConstraint("amount = free_part + purchased_part", name="amount"),
+    CheckConstraint("balance_after = purchased_after + free_remaining_after", name="balance"),
+    CheckConstraint("purchased_after >= 0", name="purchased_after"),
+    CheckConstraint("free_remaining_after >= 0", name="free_remaining_after"),
+    CheckConstraint("forfeited_free >= 0 AND shortfall >= 0", name="forfeited_shortfall"),
+    Index("ix_ledger_entries_user_id_seq", "user_id", "seq"),
+    Index(
+        "ix_ledger_entries_user_id_reference_type_reference_id",
+        "user_id",
+        "reference_type",
+        "reference_id",
+    ),
+)
+
+# One row per user with entries: the buckets after their newest entry, locked by writers.
+token_accounts = Table(
+    "token_accounts",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("free_day", Date, nullable=True),  # the UTC day `free_remaining` belongs to
+    Column("free_remaining", Integer, nullable=False),
+    Column("purchased", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    CheckConstraint("free_remaining >= 0", name="free_remaining"),
+    CheckConstraint("purchased >= 0", name="purchased"),
 )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from mynth_adapters.converters import persistence_converter
 from mynth_adapters.sql.engine import READ_ONLY
 from mynth_adapters.sql.errors import translate_db_errors
+from mynth_adapters.sql.ledger import SqlTokenLedger
 from mynth_adapters.sql.personas import SqlEventLog, SqlPersonaRepository
 from mynth_adapters.sql.users import SqlUserRepository
 
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
     personas: SqlPersonaRepository
     events: SqlEventLog
     users: SqlUserRepository
+    ledger: SqlTokenLedger
     read_only: bool = False
 
     async def commit(self) -> None:
@@ -58,6 +60,7 @@ class SqlUnitOfWorkFactory:
                 personas=SqlPersonaRepository(connection, self.converter),
                 events=SqlEventLog(connection, self.converter),
                 users=SqlUserRepository(connection),
+                ledger=SqlTokenLedger(connection),
                 read_only=read_only,
             )
         finally:

@@ -9,11 +9,10 @@ from mynth_core.billing.orders import (
     OrderPaid,
     OrderRefunded,
 )
-from mynth_core.billing.packs import DEFAULT_PACKS, PackCatalogue, PackId, Price, TokenPack
+from mynth_core.billing.packs import PackCatalogue, PackId
 from mynth_core.billing.ports import BillingProvider, Checkout, UnconfiguredBillingProvider
 
 __all__ = [
-    "DEFAULT_PACKS",
     "BillingEvent",
     "BillingProvider",
     "Checkout",
@@ -23,7 +22,5 @@ __all__ = [
     "OrderRefunded",
     "PackCatalogue",
     "PackId",
-    "Price",
-    "TokenPack",
     "UnconfiguredBillingProvider",
 ]

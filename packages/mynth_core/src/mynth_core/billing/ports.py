@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from mynth_core.billing.packs import TokenPack
 from mynth_core.errors import CheckoutUnavailableError
 from mynth_core.ids import UserId
+from mynth_core.pricing import Pack
 
 
 @attrs.frozen
@@ -32,7 +32,7 @@ class BillingProvider(Protocol):
     """
 
     async def create_checkout(
-        self, user_id: UserId, pack: TokenPack, *, success_url: str
+        self, user_id: UserId, pack: Pack, *, success_url: str
     ) -> Checkout: ...
 
 
@@ -43,7 +43,7 @@ class UnconfiguredBillingProvider:
     async def create_checkout(
         self,
         user_id: UserId,  # noqa: ARG002 - the port's signature
-        pack: TokenPack,  # noqa: ARG002
+        pack: Pack,  # noqa: ARG002
         *,
         success_url: str,  # noqa: ARG002
     ) -> Checkout:

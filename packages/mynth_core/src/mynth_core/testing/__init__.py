@@ -13,6 +13,7 @@ from mynth_core.testing.fakes import (
     InMemoryEventLog,
     InMemoryPersonaRepository,
     InMemoryStore,
+    InMemoryTokenLedger,
     InMemoryUserRepository,
     SequentialIdFactory,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "InMemoryEventLog",
     "InMemoryPersonaRepository",
     "InMemoryStore",
+    "InMemoryTokenLedger",
     "InMemoryUserRepository",
     "SequentialIdFactory",
     "a_persona",

@@ -15,6 +15,7 @@ import attrs
 from mynth_core.errors import ConflictError, InvalidTokenError, NotFoundError
 from mynth_core.identity import Principal
 from mynth_core.ids import PersonaId, UserId, VersionId
+from mynth_core.ledger.model import Account, LedgerEntry, Reference
 from mynth_core.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from mynth_core.personas.events import StoredEvent
 from mynth_core.personas.model import Persona, PersonaVersion
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from mynth_core.clock import Clock
     from mynth_core.identity import IdentityVerifier
     from mynth_core.ids import IdFactory
+    from mynth_core.ledger.ports import TokenLedger
     from mynth_core.personas.ports import EventLog, PersonaRepository
     from mynth_core.uow import UnitOfWork, UnitOfWorkFactory
     from mynth_core.users import UserRepository
@@ -78,6 +80,8 @@ class InMemoryStore:
     versions: dict[VersionId, PersonaVersion] = attrs.field(factory=dict)
     events: list[StoredEvent] = attrs.field(factory=list)
     users: dict[UserId, User] = attrs.field(factory=dict)
+    ledger: list[LedgerEntry] = attrs.field(factory=list)
+    accounts: dict[UserId, Account] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -196,6 +200,46 @@ class InMemoryUserRepository:
 
 
 @attrs.define
+class InMemoryTokenLedger:
+    """Entries in append order plus one balance per user, checked like the SQL adapter."""
+
+    store: InMemoryStore
+
+    async def account(self, user: UserId, *, for_update: bool = False) -> Account:  # noqa: ARG002 - the unit of work holds the only lock
+        return self.store.accounts.get(user) or Account(user_id=user)
+
+    async def append(self, entry: LedgerEntry) -> LedgerEntry:
+        if (stored := await self.find(entry.idempotency_key)) is not None:
+            return stored
+        if any(e.id == entry.id for e in self.store.ledger):
+            raise ConflictError(detail=f"ledger entry {entry.id} already exists")
+        account = await self.account(entry.user_id)
+        if not account.admits(entry):
+            raise ConflictError(detail="the entry does not follow from the stored balance")
+        self.store.ledger.append(entry)
+        self.store.accounts[entry.user_id] = account.apply(entry)
+        return entry
+
+    async def find(self, key: str) -> LedgerEntry | None:
+        return next((e for e in self.store.ledger if e.idempotency_key == key), None)
+
+    async def for_reference(self, user: UserId, reference: Reference) -> tuple[LedgerEntry, ...]:
+        return tuple(e for e in self.store.ledger if e.user_id == user and e.reference == reference)
+
+    async def list_for(self, user: UserId, page: PageRequest) -> Page[LedgerEntry]:
+        indexed = [(i, e) for i, e in enumerate(self.store.ledger) if e.user_id == user]
+        indexed.reverse()
+        if page.cursor is not None:
+            (before,) = decode_cursor(page.cursor, 1)
+            indexed = [(i, e) for i, e in indexed if i < int(before)]
+        chosen = indexed[: page.limit]
+        more = len(indexed) > page.limit
+        return Page(
+            tuple(e for _, e in chosen), encode_cursor(str(chosen[-1][0])) if more else None
+        )
+
+
+@attrs.define
 class FakeUnitOfWork:
     """Works on a private copy of the store; `commit` publishes the copy."""
 
@@ -203,6 +247,7 @@ class FakeUnitOfWork:
     personas: InMemoryPersonaRepository
     events: InMemoryEventLog
     users: InMemoryUserRepository
+    ledger: InMemoryTokenLedger
     read_only: bool = False
     committed: bool = False
 
@@ -239,6 +284,7 @@ class FakeUnitOfWorkFactory:
             personas=InMemoryPersonaRepository(store),
             events=InMemoryEventLog(store),
             users=InMemoryUserRepository(store),
+            ledger=InMemoryTokenLedger(store),
             read_only=read_only,
         )
 
@@ -251,6 +297,7 @@ def world_counts(factory: FakeUnitOfWorkFactory) -> Mapping[str, int]:
         "versions": len(store.versions),
         "events": len(store.events),
         "users": len(store.users),
+        "ledger": len(store.ledger),
     }
 
 
@@ -261,5 +308,6 @@ if TYPE_CHECKING:
     _personas: type[PersonaRepository] = InMemoryPersonaRepository
     _events: type[EventLog] = InMemoryEventLog
     _users: type[UserRepository] = InMemoryUserRepository
+    _ledger: type[TokenLedger] = InMemoryTokenLedger
     _uow: type[UnitOfWork] = FakeUnitOfWork
     _factory: type[UnitOfWorkFactory] = FakeUnitOfWorkFactory

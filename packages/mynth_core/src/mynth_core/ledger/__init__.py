@@ -1,0 +1,1 @@
+"""The token economy: the append-only ledger, accounts and their use cases."""
