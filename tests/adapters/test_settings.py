@@ -127,3 +127,22 @@ def test_secrets_never_appear_in_the_settings_repr() -> None:
         "redispass",
     ):
         assert secret not in text
+
+
+def test_the_economy_amounts_and_operation_costs_are_configurable() -> None:
+    settings = load_settings(
+        {
+            "MYNTH_DAILY_FREE_TOKENS": "0",
+            "MYNTH_WELCOME_GRANT_TOKENS": "50",
+            "MYNTH_OPERATION_COSTS": "persona_generate=2, persona_enhance=0",
+        }
+    )
+    assert settings.economy.daily_free_allowance == 0
+    assert settings.economy.welcome_grant == 50
+    assert settings.economy.operation_costs == (("persona_generate", 2), ("persona_enhance", 0))
+
+
+def test_an_unknown_operation_or_a_negative_cost_is_refused() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"MYNTH_OPERATION_COSTS": "teleport=1", "MYNTH_WELCOME_GRANT_TOKENS": "-5"})
+    assert len(caught.value.problems) == 2

@@ -94,6 +94,9 @@ async def test_each_request_gets_its_own_generated_id(client) -> None:
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
 
 
+ECONOMY_ROUTES = {("get", "/v1/me"), ("get", "/v1/me/ledger"), ("get", "/v1/pricing")}
+
+
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [("GET", "/nowhere", 404), ("DELETE", "/healthz", 405), ("GET", "/v1/personas", 401)],
@@ -128,7 +131,7 @@ async def test_the_openapi_document_describes_every_route(client) -> None:
     document = (await client.get("/schema/openapi.json")).json()
 
     documented = {(m, p) for p, item in document["paths"].items() for m in item}
-    assert PERSONA_ROUTES | {("get", "/healthz"), ("get", "/readyz")} == documented
+    assert PERSONA_ROUTES | ECONOMY_ROUTES | {("get", "/healthz"), ("get", "/readyz")} == documented
 
 
 async def test_the_openapi_document_shows_field_limits(client) -> None:

@@ -18,7 +18,7 @@ from mynth_adapters.auth import (
     PemKeySource,
 )
 from mynth_adapters.health import Check, Readiness
-from mynth_adapters.settings import ClerkSettings, Settings
+from mynth_adapters.settings import ClerkSettings, EconomySettings, Settings
 from mynth_adapters.sql.engine import sql_engine
 from mynth_adapters.sql.migrate import is_at_head, migrate
 from mynth_adapters.sql.uow import SqlUnitOfWorkFactory
@@ -26,6 +26,9 @@ from mynth_adapters.usecases import USE_CASES
 from mynth_core.clock import Clock, SystemClock
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory, RandomIdFactory
+from mynth_core.ledger.model import TokenAmount
+from mynth_core.ledger.services import LedgerPolicy
+from mynth_core.pricing import Operation, PriceTable
 from mynth_core.uow import UnitOfWorkFactory
 from mynth_core.users import RecentUsers
 
@@ -55,9 +58,26 @@ async def bootstrap(settings: Settings) -> AsyncIterator[punq.Container]:
         )
         container.register(Readiness, instance=Readiness((("database", database_check(engine)),)))
         container.register(RecentUsers, instance=RecentUsers(clock))
+        container.register(LedgerPolicy, instance=ledger_policy(settings.economy))
+        container.register(PriceTable, instance=price_table(settings.economy))
         for use_case in USE_CASES:
             container.register(use_case, scope=punq.Scope.singleton)
         yield container
+
+
+def ledger_policy(economy: EconomySettings) -> LedgerPolicy:
+    """The daily allowance and welcome grant from configuration."""
+    return LedgerPolicy(
+        daily_free_allowance=TokenAmount(economy.daily_free_allowance),
+        welcome_grant=TokenAmount(economy.welcome_grant),
+    )
+
+
+def price_table(economy: EconomySettings) -> PriceTable:
+    """The default price table with the configured operation costs laid over it."""
+    costs = dict(PriceTable().operations)
+    costs.update((Operation(name), TokenAmount(cost)) for name, cost in economy.operation_costs)
+    return PriceTable(operations=tuple(costs.items()))
 
 
 def database_check(engine: AsyncEngine) -> Check:

@@ -10,6 +10,8 @@ from typing import Final, TypeVar
 
 import attrs
 
+from mynth_core.pricing import Operation
+
 T = TypeVar("T")
 
 OPENROUTER_URL: Final = "https://openrouter.ai/api/v1"
@@ -95,6 +97,15 @@ class RunwareSettings:
 
 
 @attrs.frozen(kw_only=True)
+class EconomySettings:
+    """The configurable amounts of the token economy (PRODUCT.md §8); 0 disables either."""
+
+    daily_free_allowance: int = 10
+    welcome_grant: int = 20
+    operation_costs: tuple[tuple[str, int], ...] = ()  # overrides of the price table
+
+
+@attrs.frozen(kw_only=True)
 class HttpSettings:
     """Request limits, proxy trust and logging of the HTTP edge."""
 
@@ -115,6 +126,7 @@ class Settings:
     polar: PolarSettings = PolarSettings()
     openrouter: OpenRouterSettings = OpenRouterSettings()
     runware: RunwareSettings = RunwareSettings()
+    economy: EconomySettings = EconomySettings()
     http: HttpSettings = HttpSettings()
 
     @classmethod
@@ -165,9 +177,20 @@ def _pairs(raw: str) -> tuple[tuple[str, str], ...]:
     for item in filter(None, (p.strip() for p in raw.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ValueError(f"expected pack_id=product_id pairs, got {item!r}")
+            raise ValueError(f"expected key=value pairs, got {item!r}")
         pairs.append((key.strip(), value.strip()))
     return tuple(pairs)
+
+
+def _non_negative(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"must be 0 or more, not {raw!r}")
+    return value
+
+
+def _costs(raw: str) -> tuple[tuple[str, int], ...]:
+    return tuple((key, _non_negative(value)) for key, value in _pairs(raw))
 
 
 def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -183,6 +206,10 @@ def _check(settings: Settings, problems: list[str]) -> None:
             "MYNTH_PROFILE=production needs MYNTH_CLERK_JWKS_URL or MYNTH_CLERK_JWT_KEY "
             "(the local dev issuer is for the embedded profile only)"
         )
+    known = {op.value for op in Operation}
+    for name, _ in settings.economy.operation_costs:
+        if name not in known:
+            problems.append(f"MYNTH_OPERATION_COSTS: unknown operation {name!r}")
     url = settings.database.url
     if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         problems.append(
@@ -226,6 +253,11 @@ def load_settings(environ: Mapping[str, str], *, stdout_is_tty: bool = False) ->
         runware=RunwareSettings(
             api_key=env.text("MYNTH_RUNWARE_API_KEY"),
             base_url=env.text("MYNTH_RUNWARE_BASE_URL") or RUNWARE_URL,
+        ),
+        economy=EconomySettings(
+            daily_free_allowance=env.parsed("MYNTH_DAILY_FREE_TOKENS", _non_negative, 10),
+            welcome_grant=env.parsed("MYNTH_WELCOME_GRANT_TOKENS", _non_negative, 20),
+            operation_costs=env.parsed("MYNTH_OPERATION_COSTS", _costs, ()),
         ),
         http=HttpSettings(
             max_body_bytes=env.parsed("MYNTH_MAX_BODY_BYTES", _positive, MIB),

@@ -12,6 +12,8 @@ from mynth_adapters.usecases import USE_CASES
 from mynth_core.clock import Clock
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory
+from mynth_core.ledger.services import LedgerPolicy
+from mynth_core.pricing import PriceTable
 from mynth_core.testing import (
     FakeIdentityVerifier,
     FakeUnitOfWorkFactory,
@@ -40,6 +42,8 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     container.register(IdentityVerifier, instance=verifier or FakeIdentityVerifier())
     container.register(Readiness, instance=readiness or Readiness())
     container.register(RecentUsers, instance=recent_users or RecentUsers(clock))
+    container.register(LedgerPolicy, instance=LedgerPolicy())
+    container.register(PriceTable, instance=PriceTable())
     for use_case in USE_CASES:
         container.register(use_case, scope=punq.Scope.singleton)
     return container

@@ -14,6 +14,8 @@ from litestar.params import SkipValidationMarker
 from mynth_adapters.health import Readiness
 from mynth_adapters.usecases import USE_CASES
 from mynth_core.identity import IdentityVerifier, Principal
+from mynth_core.ledger.services import LedgerPolicy
+from mynth_core.pricing import PriceTable
 from mynth_core.users import ProvisionUser
 from mynth_http.auth import PRINCIPAL, authenticate
 
@@ -51,5 +53,7 @@ def dependency_name(service: type) -> str:
 DEPENDENCIES: Final[Mapping[str, Provide]] = {
     PRINCIPAL: Provide(_principal),
     "readiness": provide(Readiness),
+    "price_table": provide(PriceTable),
+    "ledger_policy": provide(LedgerPolicy),
     **{dependency_name(use_case): provide(use_case) for use_case in USE_CASES},
 }

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from mynth_http.controllers.economy import MeController, PricingController
 from mynth_http.controllers.personas import PersonaController
 from mynth_http.controllers.system import SystemController
 
-CONTROLLERS = (SystemController, PersonaController)
+CONTROLLERS = (SystemController, PersonaController, MeController, PricingController)
 
-__all__ = ["CONTROLLERS", "PersonaController", "SystemController"]
+__all__ = [
+    "CONTROLLERS",
+    "MeController",
+    "PersonaController",
+    "PricingController",
+    "SystemController",
+]
