@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from mynth_core.errors import ConflictError, NotFoundError, ValidationError
@@ -334,3 +335,26 @@ async def test_each_listed_persona_carries_its_current_version_and_ids(uow_facto
     repository_view = {p.id: p for p in page.items}
     assert repository_view[first.id] == second
     assert repository_view[PersonaId("prs_0002")] == new_persona(2)
+
+
+async def test_unpublish_all_hides_only_the_owners_public_personas(uow_factory) -> None:
+    mine = new_persona(1)
+    public = published(new_persona(2))
+    other = published(new_persona(3, owner="bob"))
+    await store(uow_factory, mine, public, other)
+    later = T0 + timedelta(days=1)
+
+    async with uow_factory() as uow:
+        assert await uow.personas.unpublish_all(ALICE, at=later) == 1
+        assert await uow.personas.unpublish_all(ALICE, at=later) == 0
+        await uow.commit()
+
+    assert await get(uow_factory, public.id) == attrs.evolve(
+        public, public_version_id=None, updated_at=later
+    )
+    assert await get(uow_factory, mine.id) == mine
+    assert await get(uow_factory, other.id) == other
+
+
+def published(persona: Persona) -> Persona:
+    return attrs.evolve(persona, public_version_id=persona.current_version_id)

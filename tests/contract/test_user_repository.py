@@ -82,3 +82,57 @@ async def test_soft_delete_keeps_a_tombstone_with_the_first_deletion_time(uow_fa
     assert await add_if_absent(uow_factory, a_user()) == a_user(
         deleted_at=gone_at, updated_at=gone_at
     )
+
+
+def profile(at: datetime, **changes) -> User:
+    return a_user(profile_updated_at=at, updated_at=at, **changes)
+
+
+async def upsert(uow_factory: UnitOfWorkFactory, user: User) -> User:
+    async with uow_factory() as uow:
+        stored = await uow.users.upsert(user)
+        await uow.commit()
+    return stored
+
+
+async def test_upsert_stores_an_unknown_user(uow_factory) -> None:
+    user = profile(T0, username="ada", display_name="Ada", image_url="https://img/a")
+
+    assert await upsert(uow_factory, user) == user
+    assert await get(uow_factory) == user
+
+
+async def test_upsert_applies_a_newer_profile_but_keeps_the_creation_time(uow_factory) -> None:
+    await upsert(uow_factory, profile(T0, username="old"))
+    later = T0 + timedelta(minutes=1)
+
+    stored = await upsert(
+        uow_factory, profile(later, username="new", image_url="i", created_at=later)
+    )
+
+    assert stored == profile(later, username="new", image_url="i")
+    assert stored.created_at == T0
+    assert await get(uow_factory) == stored
+
+
+async def test_upsert_ignores_an_older_profile(uow_factory) -> None:
+    newer = await upsert(uow_factory, profile(T0 + timedelta(seconds=1), username="new"))
+
+    assert await upsert(uow_factory, profile(T0, username="old")) == newer
+
+
+async def test_upsert_fills_in_a_user_that_was_never_synced(uow_factory) -> None:
+    await add_if_absent(uow_factory, a_user(created_at=T0, updated_at=T0 + timedelta(hours=1)))
+
+    stored = await upsert(uow_factory, profile(T0 + timedelta(seconds=1), username="ada"))
+
+    assert stored.username == "ada"
+
+
+async def test_upsert_never_revives_a_tombstone(uow_factory) -> None:
+    await add_if_absent(uow_factory, a_user(deleted_at=T0))
+
+    stored = await upsert(uow_factory, profile(T0 + timedelta(days=1), username="again"))
+
+    assert stored == a_user(deleted_at=T0)
+    assert await get(uow_factory) == a_user(deleted_at=T0)

@@ -26,6 +26,8 @@ TABLES = {
     "persona_events",
     "ledger_entries",
     "token_accounts",
+    "checkout_sessions",
+    "webhook_deliveries",
 }
 
 
@@ -103,4 +105,4 @@ def test_the_migrations_ship_inside_the_package_and_need_no_ini_file() -> None:
 
     assert config.config_file_name is None
     assert Path(script.dir).is_relative_to(Path(mynth_adapters.__file__).parent)
-    assert script.get_heads() == ["0002"]
+    assert script.get_heads() == ["0003"]

@@ -6,9 +6,11 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the ports import this module for their use cases; avoid the cycle
+    from mynth_core.billing.ports import CheckoutRepository
     from mynth_core.ledger.ports import TokenLedger
     from mynth_core.personas.ports import EventLog, PersonaRepository
     from mynth_core.users import UserRepository
+    from mynth_core.webhooks import WebhookDeliveryLog
 
 
 class UnitOfWork(Protocol):
@@ -29,6 +31,12 @@ class UnitOfWork(Protocol):
 
     @property
     def ledger(self) -> TokenLedger: ...
+
+    @property
+    def checkouts(self) -> CheckoutRepository: ...
+
+    @property
+    def deliveries(self) -> WebhookDeliveryLog: ...
 
     async def commit(self) -> None: ...
 

@@ -1,14 +1,28 @@
-"""Authenticated webhook deliveries and the WebhookVerifier port."""
+"""Authenticated webhook deliveries, their outcomes, and the WebhookVerifier and log ports."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from enum import StrEnum
 from typing import Final, Protocol
 
 import attrs
 
 TOLERANCE_SECONDS: Final = 300  # how far a delivery's timestamp may be from now, either way
+POLAR: Final = "polar"  # the `source` of Polar deliveries in the delivery log
+CLERK: Final = "clerk"  # the `source` of Clerk (Svix) deliveries
+
+
+class WebhookOutcome(StrEnum):
+    """What handling a verified delivery came to; the value is the response's `status`.
+
+    `processed` and `duplicate` answer 200, `ignored` answers 202 (PRODUCT §9.5, §3.5).
+    """
+
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
 
 
 @attrs.frozen
@@ -35,3 +49,19 @@ class WebhookVerifier(Protocol):
     """
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> WebhookDelivery: ...
+
+
+class WebhookDeliveryLog(Protocol):
+    """**Port**: the delivery ids already handled, per sender (`source`), in the unit of work.
+
+    `record` is `INSERT ... ON CONFLICT DO NOTHING`: it returns True only for the first
+    recording of `(source, delivery_id)`. A concurrent recording of the same id waits until
+    the first unit of work ends, then returns False if that one committed (True if it rolled
+    back). A recording is kept only if the unit of work commits, together with its effect.
+    """
+
+    async def seen(self, source: str, delivery_id: str) -> bool:
+        """Whether `(source, delivery_id)` was recorded by a committed unit of work."""
+
+    async def record(self, source: str, delivery_id: str, *, at: datetime) -> bool:
+        """Remember the delivery; False when it was already remembered."""

@@ -115,6 +115,15 @@ class SqlPersonaRepository:
             raise NotFoundError("version", version_id)
         return self._version(row)
 
+    async def unpublish_all(self, owner: UserId, *, at: datetime) -> int:
+        stmt = (
+            update(personas)
+            .where(personas.c.owner_id == owner, personas.c.public_version_id.is_not(None))
+            .values(public_version_id=None, updated_at=at)
+        )
+        with translate_db_errors():
+            return (await self.conn.execute(stmt)).rowcount
+
     async def _load(self, persona_id: PersonaId, *, owner: UserId | None, lock: bool) -> Persona:
         live = [personas.c.id == persona_id, personas.c.deleted_at.is_(None)]
         if owner is not None:

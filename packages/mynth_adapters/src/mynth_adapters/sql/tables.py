@@ -79,6 +79,8 @@ users = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("deleted_at", UtcDateTime, nullable=True),
+    # The identity provider's `updated_at` of the stored profile: orders unordered webhooks.
+    Column("profile_updated_at", UtcDateTime, nullable=True),
 )
 
 personas = Table(
@@ -195,6 +197,31 @@ token_accounts = Table(
     Column("revision", Integer, nullable=False),
     CheckConstraint("free_remaining >= 0", name="free_remaining"),
     CheckConstraint("purchased >= 0", name="purchased"),
+)
+
+
+# Checkout sessions mynth started, kept for support and marked paid by `order.paid`.
+checkout_sessions = Table(
+    "checkout_sessions",
+    metadata,
+    Column("id", Text, primary_key=True),  # the provider's checkout id
+    Column("user_id", Text, nullable=False),
+    Column("pack_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("order_id", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("paid_at", UtcDateTime, nullable=True),
+    CheckConstraint("status IN ('open', 'paid')", name="status"),
+    Index("ix_checkout_sessions_user_id_created_at", "user_id", "created_at"),
+)
+
+# Webhook delivery ids already handled; inserted first, ON CONFLICT DO NOTHING.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("delivery_id", Text, primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False),
 )
 
 

@@ -11,6 +11,7 @@ from cattrs.preconf.json import JsonConverter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mynth_adapters.converters import persistence_converter
+from mynth_adapters.sql.billing import SqlCheckoutRepository, SqlWebhookDeliveryLog
 from mynth_adapters.sql.engine import READ_ONLY
 from mynth_adapters.sql.errors import translate_db_errors
 from mynth_adapters.sql.ledger import SqlTokenLedger
@@ -30,6 +31,8 @@ class SqlUnitOfWork:
     events: SqlEventLog
     users: SqlUserRepository
     ledger: SqlTokenLedger
+    checkouts: SqlCheckoutRepository
+    deliveries: SqlWebhookDeliveryLog
     read_only: bool = False
 
     async def commit(self) -> None:
@@ -61,6 +64,8 @@ class SqlUnitOfWorkFactory:
                 events=SqlEventLog(connection, self.converter),
                 users=SqlUserRepository(connection),
                 ledger=SqlTokenLedger(connection),
+                checkouts=SqlCheckoutRepository(connection),
+                deliveries=SqlWebhookDeliveryLog(connection),
                 read_only=read_only,
             )
         finally:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import ColumnElement, RowMapping, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mynth_adapters.sql.errors import translate_db_errors
@@ -54,6 +54,39 @@ class SqlUserRepository:
         with translate_db_errors():
             await self.conn.execute(stmt)
 
+    async def upsert(self, user: User) -> User:
+        # Insert, or else update only a live row whose stored profile is not newer: one
+        # conditional UPDATE, so concurrent deliveries can never apply an older profile.
+        changes = {
+            "username": user.username,
+            "display_name": user.display_name,
+            "image_url": user.image_url,
+            "updated_at": user.updated_at,
+            "profile_updated_at": user.profile_updated_at,
+        }
+        apply = (
+            update(users)
+            .where(users.c.id == user.id, users.c.deleted_at.is_(None), _not_newer(user))
+            .values(changes)
+        )
+        with translate_db_errors():
+            await self.conn.execute(insert_or_ignore(self.conn, users, _values(user), ["id"]))
+            await self.conn.execute(apply)
+            row = (
+                (await self.conn.execute(select(users).where(users.c.id == user.id)))
+                .mappings()
+                .one()
+            )
+        return _user(row)
+
+
+def _not_newer(user: User) -> ColumnElement[bool]:
+    """The stored profile is not newer than `user`'s."""
+    stored = users.c.profile_updated_at
+    if user.profile_updated_at is None:
+        return stored.is_(None)
+    return or_(stored.is_(None), stored <= user.profile_updated_at)
+
 
 def _values(user: User) -> dict[str, Any]:
     return {field.name: getattr(user, field.name) for field in attrs.fields(User)}
@@ -68,6 +101,7 @@ def _user(row: RowMapping) -> User:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
+        profile_updated_at=row["profile_updated_at"],
     )
 
 

@@ -10,12 +10,22 @@ from mynth_core.billing.orders import (
     OrderRefunded,
 )
 from mynth_core.billing.packs import PackCatalogue, PackId
-from mynth_core.billing.ports import BillingProvider, Checkout, UnconfiguredBillingProvider
+from mynth_core.billing.ports import (
+    BillingProvider,
+    Checkout,
+    CheckoutRepository,
+    CheckoutSession,
+    CheckoutStatus,
+    UnconfiguredBillingProvider,
+)
 
 __all__ = [
     "BillingEvent",
     "BillingProvider",
     "Checkout",
+    "CheckoutRepository",
+    "CheckoutSession",
+    "CheckoutStatus",
     "IgnoredBillingEvent",
     "Order",
     "OrderPaid",

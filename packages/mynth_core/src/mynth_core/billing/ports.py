@@ -1,7 +1,9 @@
-"""The BillingProvider port and the checkout session it starts."""
+"""The BillingProvider port, the checkout session it starts, and the record of sessions."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 import attrs
@@ -48,6 +50,44 @@ class UnconfiguredBillingProvider:
         success_url: str,  # noqa: ARG002
     ) -> Checkout:
         raise CheckoutUnavailableError("no payment provider is configured")
+
+
+class CheckoutStatus(StrEnum):
+    """Where a recorded checkout session stands."""
+
+    OPEN = "open"
+    PAID = "paid"
+
+
+@attrs.frozen(kw_only=True)
+class CheckoutSession:
+    """A checkout session mynth started, kept for support (PRODUCT §9.1).
+
+    `id` is the provider's checkout id; `order_id` and `paid_at` are set once it is paid.
+    """
+
+    id: str
+    user_id: UserId
+    pack_id: str
+    created_at: datetime
+    status: CheckoutStatus = CheckoutStatus.OPEN
+    order_id: str | None = None
+    paid_at: datetime | None = None
+
+
+class CheckoutRepository(Protocol):
+    """**Port**: the checkout sessions mynth started, in the unit of work.
+
+    `mark_paid` is idempotent: the first paid order is kept and a later call changes nothing.
+    """
+
+    async def add(self, session: CheckoutSession) -> None:
+        """Record a new session; raises `ConflictError` if its id is already recorded."""
+
+    async def get(self, checkout_id: str) -> CheckoutSession | None: ...
+
+    async def mark_paid(self, checkout_id: str, *, order_id: str, at: datetime) -> bool:
+        """Mark an open session paid by `order_id`; False if unknown or already paid."""
 
 
 if TYPE_CHECKING:

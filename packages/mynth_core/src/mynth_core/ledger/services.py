@@ -247,6 +247,72 @@ class Grant:
         return posted
 
 
+async def credit_purchase(  # noqa: PLR0913 - the facts of one purchase and the ports
+    uow: UnitOfWork,
+    user: UserId,
+    pack: Pack,
+    order_id: str,
+    *,
+    at: datetime,
+    policy: LedgerPolicy,
+    ids: IdFactory,
+) -> Posted:
+    """Credit a paid order's pack once per order, inside the caller's unit of work.
+
+    Raises:
+        ConflictError: the order was already credited to another user.
+    """
+    key = purchase_key(order_id)
+    account = await uow.ledger.account(user, for_update=True)
+    if (stored := await stored_under(uow, key, user=user, kind=EntryKind.PURCHASE)) is not None:
+        return Posted(stored, duplicate=True)
+    account = await open_day(uow, account, at=at, policy=policy, ids=ids)
+    posting = Posting(
+        id=new_entry_id(ids), key=key, at=at, reference=Reference(ORDER, order_id), reason=pack.id
+    )
+    _, entry = account.credit(EntryKind.PURCHASE, pack.tokens, posting)
+    return Posted(await uow.ledger.append(entry))
+
+
+async def claw_back(  # noqa: PLR0913 - the facts of one refund and the ports
+    uow: UnitOfWork,
+    order_id: str,
+    *,
+    refunded_amount: int,
+    total_amount: int,
+    at: datetime,
+    policy: LedgerPolicy,
+    ids: IdFactory,
+) -> Posted | None:
+    """Claw back a refunded order's tokens (§9.4) inside the caller's unit of work.
+
+    Returns None for an order that was never credited, `Posted(None)` when earlier
+    deliveries already took the whole target.
+
+    Raises:
+        ValidationError: the amounts are negative or the total is zero.
+    """
+    if total_amount <= 0 or refunded_amount < 0:
+        raise ValidationError.single("refunded_amount", "must be within the order's total")
+    purchase = await uow.ledger.find(purchase_key(order_id))
+    if purchase is None:
+        return None
+    user = purchase.user_id
+    account = await uow.ledger.account(user, for_update=True)
+    key = clawback_key(order_id, refunded_amount)
+    if (stored := await stored_under(uow, key, user=user, kind=EntryKind.CLAWBACK)) is not None:
+        return Posted(stored, duplicate=True)
+    target = purchase.amount * min(refunded_amount, total_amount) // total_amount
+    earlier = await uow.ledger.for_reference(user, Reference(ORDER, order_id))
+    done = sum(e.shortfall - e.purchased_part for e in earlier if e.kind is EntryKind.CLAWBACK)
+    if target <= done:
+        return Posted(None)
+    account = await open_day(uow, account, at=at, policy=policy, ids=ids)
+    posting = Posting(id=new_entry_id(ids), key=key, at=at, reference=Reference(ORDER, order_id))
+    _, entry = account.claw_back(TokenAmount(target - done), posting)
+    return Posted(await uow.ledger.append(entry))
+
+
 @attrs.frozen
 class CreditPurchase:
     """Credit a paid order's pack exactly once per order (key `purchase:polar:<order id>`)."""
@@ -263,24 +329,13 @@ class CreditPurchase:
             ConflictError: the order was already credited to another user.
         """
         at = self.clock.now()
-        key = purchase_key(order_id)
         async with self.uow() as uow:
-            account = await uow.ledger.account(user, for_update=True)
-            stored = await stored_under(uow, key, user=user, kind=EntryKind.PURCHASE)
-            if stored is not None:
-                return Posted(stored, duplicate=True)
-            account = await open_day(uow, account, at=at, policy=self.policy, ids=self.ids)
-            posting = Posting(
-                id=new_entry_id(self.ids),
-                key=key,
-                at=at,
-                reference=Reference(ORDER, order_id),
-                reason=pack.id,
+            posted = await credit_purchase(
+                uow, user, pack, order_id, at=at, policy=self.policy, ids=self.ids
             )
-            _, entry = account.credit(EntryKind.PURCHASE, pack.tokens, posting)
-            entry = await uow.ledger.append(entry)
-            await uow.commit()
-        return Posted(entry)
+            if not posted.duplicate:
+                await uow.commit()
+        return posted
 
 
 @attrs.frozen
@@ -304,35 +359,20 @@ class ClawBack:
         Raises:
             ValidationError: the amounts are negative or the total is zero.
         """
-        if total_amount <= 0 or refunded_amount < 0:
-            raise ValidationError.single("refunded_amount", "must be within the order's total")
         at = self.clock.now()
-        key = clawback_key(order_id, refunded_amount)
         async with self.uow() as uow:
-            purchase = await uow.ledger.find(purchase_key(order_id))
-            if purchase is None:
-                return None
-            user = purchase.user_id
-            account = await uow.ledger.account(user, for_update=True)
-            if (
-                stored := await stored_under(uow, key, user=user, kind=EntryKind.CLAWBACK)
-            ) is not None:
-                return Posted(stored, duplicate=True)
-            target = purchase.amount * min(refunded_amount, total_amount) // total_amount
-            earlier = await uow.ledger.for_reference(user, Reference(ORDER, order_id))
-            done = sum(
-                e.shortfall - e.purchased_part for e in earlier if e.kind is EntryKind.CLAWBACK
+            posted = await claw_back(
+                uow,
+                order_id,
+                refunded_amount=refunded_amount,
+                total_amount=total_amount,
+                at=at,
+                policy=self.policy,
+                ids=self.ids,
             )
-            if target <= done:
-                return Posted(None)
-            account = await open_day(uow, account, at=at, policy=self.policy, ids=self.ids)
-            posting = Posting(
-                id=new_entry_id(self.ids), key=key, at=at, reference=Reference(ORDER, order_id)
-            )
-            _, entry = account.claw_back(TokenAmount(target - done), posting)
-            entry = await uow.ledger.append(entry)
-            await uow.commit()
-        return Posted(entry)
+            if posted is not None and posted.entry is not None and not posted.duplicate:
+                await uow.commit()
+        return posted
 
 
 @attrs.define

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from mynth_core.ids import PersonaId, UserId, VersionId
@@ -45,6 +46,13 @@ class PersonaRepository(Protocol):
 
     async def version(self, persona_id: PersonaId, version_id: VersionId) -> PersonaVersion:
         """One version of a persona; `NotFoundError` if it belongs to another persona."""
+
+    async def unpublish_all(self, owner: UserId, *, at: datetime) -> int:
+        """Take every persona of `owner` out of public view (a deleted owner); return how many.
+
+        Clears `public_version_id` and sets `updated_at` to `at` on each persona that was
+        public; the others are left alone. Idempotent.
+        """
 
 
 class EventLog(Protocol):

@@ -4,31 +4,38 @@ Import from here in tests of code that uses the core; the contract suite proves 
 behaves like the real adapters.
 """
 
-from mynth_core.testing.builders import a_persona, persona_data
+from mynth_core.testing.builders import a_persona, an_order, persona_data
 from mynth_core.testing.fakes import (
+    FakeBillingProvider,
     FakeIdentityVerifier,
     FakeUnitOfWork,
     FakeUnitOfWorkFactory,
     FrozenClock,
+    InMemoryCheckoutRepository,
     InMemoryEventLog,
     InMemoryPersonaRepository,
     InMemoryStore,
     InMemoryTokenLedger,
     InMemoryUserRepository,
+    InMemoryWebhookDeliveryLog,
     SequentialIdFactory,
 )
 
 __all__ = [
+    "FakeBillingProvider",
     "FakeIdentityVerifier",
     "FakeUnitOfWork",
     "FakeUnitOfWorkFactory",
     "FrozenClock",
+    "InMemoryCheckoutRepository",
     "InMemoryEventLog",
     "InMemoryPersonaRepository",
     "InMemoryStore",
     "InMemoryTokenLedger",
     "InMemoryUserRepository",
+    "InMemoryWebhookDeliveryLog",
     "SequentialIdFactory",
     "a_persona",
+    "an_order",
     "persona_data",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from mynth_core.billing.orders import Order
 from mynth_core.ids import PersonaId, UserId, VersionId
 from mynth_core.personas.events import PersonaEvent
 from mynth_core.personas.fields import PersonaData
@@ -43,3 +44,28 @@ def a_persona(
         source=VersionSource.MANUAL,
     )
     return Persona.create(PersonaId(persona_id), UserId(owner), draft, at=at)
+
+
+def an_order(  # noqa: PLR0913 - every field a test may be about
+    order_id: str = "ord_1",
+    *,
+    product_id: str | None = "prod_500",
+    customer: str | None = "alice",
+    user_id: str | None = "alice",
+    pack_id: str | None = "pack_500",
+    checkout_id: str | None = "chk_0001",
+    total_amount: int = 699,
+    refunded_amount: int = 0,
+) -> Order:
+    """A paid Polar order for pack_500 bought by alice, as `parse_polar_event` returns it."""
+    return Order(
+        id=order_id,
+        product_id=product_id,
+        customer_external_id=customer,
+        user_id=user_id,
+        pack_id=pack_id,
+        checkout_id=checkout_id,
+        total_amount=total_amount,
+        refunded_amount=refunded_amount,
+        currency="usd",
+    )

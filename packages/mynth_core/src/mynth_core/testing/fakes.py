@@ -12,16 +12,19 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from mynth_core.errors import ConflictError, InvalidTokenError, NotFoundError
+from mynth_core.billing.ports import Checkout, CheckoutSession, CheckoutStatus
+from mynth_core.errors import ConflictError, InvalidTokenError, MynthError, NotFoundError
 from mynth_core.identity import Principal
 from mynth_core.ids import PersonaId, UserId, VersionId
 from mynth_core.ledger.model import Account, LedgerEntry, Reference
 from mynth_core.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from mynth_core.personas.events import StoredEvent
 from mynth_core.personas.model import Persona, PersonaVersion
+from mynth_core.pricing import Pack
 from mynth_core.users import User
 
 if TYPE_CHECKING:
+    from mynth_core.billing.ports import BillingProvider, CheckoutRepository
     from mynth_core.clock import Clock
     from mynth_core.identity import IdentityVerifier
     from mynth_core.ids import IdFactory
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from mynth_core.personas.ports import EventLog, PersonaRepository
     from mynth_core.uow import UnitOfWork, UnitOfWorkFactory
     from mynth_core.users import UserRepository
+    from mynth_core.webhooks import WebhookDeliveryLog
 
 
 @attrs.define
@@ -73,6 +77,24 @@ class FakeIdentityVerifier:
 
 
 @attrs.define
+class FakeBillingProvider:
+    """Opens numbered checkouts (`chk_0001` at `https://pay.example/chk_0001`) and records calls.
+
+    Set `failure` to make every call raise it (a `PaymentProviderError`, say).
+    """
+
+    calls: list[tuple[UserId, Pack, str]] = attrs.field(factory=list)
+    failure: MynthError | None = None
+
+    async def create_checkout(self, user_id: UserId, pack: Pack, *, success_url: str) -> Checkout:
+        self.calls.append((user_id, pack, success_url))
+        if self.failure is not None:
+            raise self.failure
+        checkout_id = f"chk_{len(self.calls):04d}"
+        return Checkout(id=checkout_id, url=f"https://pay.example/{checkout_id}")
+
+
+@attrs.define
 class InMemoryStore:
     """Everything the fakes persist; a unit of work edits a deep copy and swaps it in."""
 
@@ -82,6 +104,8 @@ class InMemoryStore:
     users: dict[UserId, User] = attrs.field(factory=dict)
     ledger: list[LedgerEntry] = attrs.field(factory=list)
     accounts: dict[UserId, Account] = attrs.field(factory=dict)
+    checkouts: dict[str, CheckoutSession] = attrs.field(factory=dict)
+    deliveries: dict[tuple[str, str], datetime] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -148,6 +172,18 @@ class InMemoryPersonaRepository:
             raise NotFoundError("version", version_id)
         return version
 
+    async def unpublish_all(self, owner: UserId, *, at: datetime) -> int:
+        public = [
+            p
+            for p in self.store.personas.values()
+            if p.owner_id == owner and p.public_version_id is not None
+        ]
+        for persona in public:
+            self.store.personas[persona.id] = attrs.evolve(
+                persona, public_version_id=None, updated_at=at
+            )
+        return len(public)
+
 
 def _matches(persona: Persona, query: str | None) -> bool:
     if not query:
@@ -197,6 +233,66 @@ class InMemoryUserRepository:
         user = self.store.users.get(user_id)
         if user is not None and user.deleted_at is None:
             self.store.users[user_id] = attrs.evolve(user, deleted_at=at, updated_at=at)
+
+    async def upsert(self, user: User) -> User:
+        stored = self.store.users.setdefault(user.id, user)
+        if stored is user or stored.deleted_at is not None:
+            return stored
+        newer = user.profile_updated_at
+        if stored.profile_updated_at is not None and (
+            newer is None or stored.profile_updated_at > newer
+        ):
+            return stored
+        stored = attrs.evolve(
+            stored,
+            username=user.username,
+            display_name=user.display_name,
+            image_url=user.image_url,
+            updated_at=user.updated_at,
+            profile_updated_at=newer,
+        )
+        self.store.users[user.id] = stored
+        return stored
+
+
+@attrs.define
+class InMemoryCheckoutRepository:
+    """Checkout sessions in a dictionary."""
+
+    store: InMemoryStore
+
+    async def add(self, session: CheckoutSession) -> None:
+        if session.id in self.store.checkouts:
+            raise ConflictError(detail=f"checkout {session.id} is already recorded")
+        self.store.checkouts[session.id] = session
+
+    async def get(self, checkout_id: str) -> CheckoutSession | None:
+        return self.store.checkouts.get(checkout_id)
+
+    async def mark_paid(self, checkout_id: str, *, order_id: str, at: datetime) -> bool:
+        session = self.store.checkouts.get(checkout_id)
+        if session is None or session.status is not CheckoutStatus.OPEN:
+            return False
+        self.store.checkouts[checkout_id] = attrs.evolve(
+            session, status=CheckoutStatus.PAID, order_id=order_id, paid_at=at
+        )
+        return True
+
+
+@attrs.define
+class InMemoryWebhookDeliveryLog:
+    """Delivery ids per source, with the time they were first recorded."""
+
+    store: InMemoryStore
+
+    async def seen(self, source: str, delivery_id: str) -> bool:
+        return (source, delivery_id) in self.store.deliveries
+
+    async def record(self, source: str, delivery_id: str, *, at: datetime) -> bool:
+        if (source, delivery_id) in self.store.deliveries:
+            return False
+        self.store.deliveries[source, delivery_id] = at
+        return True
 
 
 @attrs.define
@@ -248,6 +344,8 @@ class FakeUnitOfWork:
     events: InMemoryEventLog
     users: InMemoryUserRepository
     ledger: InMemoryTokenLedger
+    checkouts: InMemoryCheckoutRepository
+    deliveries: InMemoryWebhookDeliveryLog
     read_only: bool = False
     committed: bool = False
 
@@ -285,6 +383,8 @@ class FakeUnitOfWorkFactory:
             events=InMemoryEventLog(store),
             users=InMemoryUserRepository(store),
             ledger=InMemoryTokenLedger(store),
+            checkouts=InMemoryCheckoutRepository(store),
+            deliveries=InMemoryWebhookDeliveryLog(store),
             read_only=read_only,
         )
 
@@ -298,6 +398,8 @@ def world_counts(factory: FakeUnitOfWorkFactory) -> Mapping[str, int]:
         "events": len(store.events),
         "users": len(store.users),
         "ledger": len(store.ledger),
+        "checkouts": len(store.checkouts),
+        "deliveries": len(store.deliveries),
     }
 
 
@@ -305,9 +407,12 @@ if TYPE_CHECKING:
     _clock: type[Clock] = FrozenClock
     _ids: type[IdFactory] = SequentialIdFactory
     _verifier: type[IdentityVerifier] = FakeIdentityVerifier
+    _billing: type[BillingProvider] = FakeBillingProvider
     _personas: type[PersonaRepository] = InMemoryPersonaRepository
     _events: type[EventLog] = InMemoryEventLog
     _users: type[UserRepository] = InMemoryUserRepository
     _ledger: type[TokenLedger] = InMemoryTokenLedger
+    _checkouts: type[CheckoutRepository] = InMemoryCheckoutRepository
+    _deliveries: type[WebhookDeliveryLog] = InMemoryWebhookDeliveryLog
     _uow: type[UnitOfWork] = FakeUnitOfWork
     _factory: type[UnitOfWorkFactory] = FakeUnitOfWorkFactory
