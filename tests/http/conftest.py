@@ -37,7 +37,10 @@ from mynth_adapters.auth import LocalIssuer  # noqa: E402
 from mynth_adapters.auth.local import KEY_DIR, KEY_FILE  # noqa: E402
 from mynth_adapters.bootstrap import bootstrap  # noqa: E402
 from mynth_adapters.health import Readiness  # noqa: E402
-from mynth_adapters.settings import Settings  # noqa: E402
+from mynth_adapters.settings import (  # noqa: E402
+    PolarSettings,
+    Settings,
+)
 from mynth_adapters.sql import SqlUnitOfWorkFactory, sql_engine  # noqa: E402
 from mynth_adapters.sql.tables import (  # noqa: E402
     ledger_entries,
@@ -48,10 +51,12 @@ from mynth_adapters.sql.tables import (  # noqa: E402
 )
 from mynth_adapters.sql.users import SqlUserRepository  # noqa: E402
 from mynth_adapters.testing import fake_bootstrap, fake_container  # noqa: E402
+from mynth_core.billing import BillingProvider  # noqa: E402
 from mynth_core.clock import Clock  # noqa: E402
 from mynth_core.identity import IdentityVerifier  # noqa: E402
 from mynth_core.ids import UserId  # noqa: E402
 from mynth_core.testing import (  # noqa: E402
+    FakeBillingProvider,
     FakeIdentityVerifier,
     FakeUnitOfWorkFactory,
     FrozenClock,
@@ -61,6 +66,8 @@ from mynth_core.testing.fakes import world_counts  # noqa: E402
 from mynth_core.uow import UnitOfWorkFactory  # noqa: E402
 from mynth_core.users import RecentUsers  # noqa: E402
 from mynth_http.app import Bootstrap, create_app  # noqa: E402
+from providers.polar import PRODUCTS  # noqa: E402
+from providers.webhooks import CLERK_SECRET, POLAR_SECRET  # noqa: E402
 from sqlkit import (  # noqa: E402
     PostgresSchema,
     postgres_engine,
@@ -154,6 +161,11 @@ def recent_users(clock) -> RecentUsers:
     return RecentUsers(clock)
 
 
+@pytest.fixture
+def billing() -> FakeBillingProvider:
+    return FakeBillingProvider()
+
+
 @pytest.fixture(scope="session")
 def local_issuer_key(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """One local-issuer key for the session: making an RSA key costs more than a whole test."""
@@ -173,7 +185,12 @@ def settings(tmp_path, local_issuer_key) -> Settings:
     key_file.parent.mkdir(mode=0o700)
     key_file.touch(mode=0o600)
     key_file.write_bytes(local_issuer_key)
-    return Settings.embedded(tmp_path)
+    embedded = Settings.embedded(tmp_path)
+    return attrs.evolve(
+        embedded,
+        polar=PolarSettings(webhook_secret=POLAR_SECRET, products=tuple(PRODUCTS.items())),
+        clerk=attrs.evolve(embedded.clerk, webhook_secret=CLERK_SECRET),
+    )
 
 
 @attrs.frozen
@@ -184,6 +201,7 @@ class Doubles:
     verifier: FakeIdentityVerifier
     readiness: Readiness
     recent_users: RecentUsers
+    billing: FakeBillingProvider
 
 
 @asynccontextmanager
@@ -202,6 +220,7 @@ async def bootstrap_with_doubles(
         container.register(IdentityVerifier, instance=doubles.verifier)
         container.register(Readiness, instance=doubles.readiness)
         container.register(RecentUsers, instance=doubles.recent_users)
+        container.register(BillingProvider, instance=doubles.billing)
         if uow is not None:
             container.register(UnitOfWorkFactory, instance=uow)
         yield container
@@ -232,14 +251,19 @@ class FakeBackend:
     uow: FakeUnitOfWorkFactory = attrs.Factory(FakeUnitOfWorkFactory)
 
     def bootstrap(self, doubles: Doubles) -> Bootstrap:
-        container = fake_container(
-            uow=self.uow,
-            clock=doubles.clock,
-            verifier=doubles.verifier,
-            readiness=doubles.readiness,
-            recent_users=doubles.recent_users,
-        )
-        return lambda _: fake_bootstrap(container)
+        def build(settings: Settings) -> AbstractAsyncContextManager[punq.Container]:
+            container = fake_container(
+                uow=self.uow,
+                clock=doubles.clock,
+                verifier=doubles.verifier,
+                readiness=doubles.readiness,
+                recent_users=doubles.recent_users,
+                settings=settings,
+                billing=doubles.billing,
+            )
+            return fake_bootstrap(container)
+
+        return build
 
     async def counts(self) -> dict[str, int]:
         return dict(world_counts(self.uow))
@@ -354,10 +378,14 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.fixture
-def app(settings, backend, clock, verifier, readiness, recent_users) -> Litestar:
+def app(settings, backend, clock, verifier, readiness, recent_users, billing) -> Litestar:
     """The real app over `backend` (so once per backend), with the shared test doubles."""
     doubles = Doubles(
-        clock=clock, verifier=verifier, readiness=readiness, recent_users=recent_users
+        clock=clock,
+        verifier=verifier,
+        readiness=readiness,
+        recent_users=recent_users,
+        billing=billing,
     )
     return create_app(settings, bootstrap=backend.bootstrap(doubles))
 

@@ -94,7 +94,14 @@ async def test_each_request_gets_its_own_generated_id(client) -> None:
     assert first.headers["x-request-id"] != second.headers["x-request-id"]
 
 
-ECONOMY_ROUTES = {("get", "/v1/me"), ("get", "/v1/me/ledger"), ("get", "/v1/pricing")}
+ECONOMY_ROUTES = {
+    ("get", "/v1/me"),
+    ("get", "/v1/me/ledger"),
+    ("get", "/v1/pricing"),
+    ("post", "/v1/checkouts"),
+    ("post", "/v1/webhooks/polar"),
+    ("post", "/v1/webhooks/clerk"),
+}
 
 
 @pytest.mark.parametrize(

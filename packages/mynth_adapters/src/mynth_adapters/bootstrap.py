@@ -17,12 +17,18 @@ from mynth_adapters.auth import (
     LocalIssuer,
     PemKeySource,
 )
+from mynth_adapters.auth.webhooks import StandardWebhookVerifier
 from mynth_adapters.health import Check, Readiness
-from mynth_adapters.settings import ClerkSettings, EconomySettings, Settings
+from mynth_adapters.http_client import provider_client
+from mynth_adapters.inbound import ClerkWebhooks, PolarWebhooks
+from mynth_adapters.polar import CHECKOUT_TIMEOUT, PolarBillingProvider
+from mynth_adapters.settings import ClerkSettings, EconomySettings, PolarSettings, Settings
 from mynth_adapters.sql.engine import sql_engine
 from mynth_adapters.sql.migrate import is_at_head, migrate
 from mynth_adapters.sql.uow import SqlUnitOfWorkFactory
 from mynth_adapters.usecases import USE_CASES
+from mynth_core.billing import BillingProvider, PackCatalogue, PackId, UnconfiguredBillingProvider
+from mynth_core.billing.services import HandleOrderPaid, HandleOrderRefunded, StartCheckout
 from mynth_core.clock import Clock, SystemClock
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory, RandomIdFactory
@@ -30,7 +36,7 @@ from mynth_core.ledger.model import TokenAmount
 from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.pricing import Operation, PriceTable
 from mynth_core.uow import UnitOfWorkFactory
-from mynth_core.users import RecentUsers
+from mynth_core.users import DeleteUser, RecentUsers, SyncClerkUser
 
 # PROVIDERS.md §0.4: JWKS fetches are short; a slow endpoint must not stall every request.
 JWKS_TIMEOUT = httpx.Timeout(connect=2.0, read=3.0, write=3.0, pool=2.0)
@@ -62,7 +68,77 @@ async def bootstrap(settings: Settings) -> AsyncIterator[punq.Container]:
         container.register(PriceTable, instance=price_table(settings.economy))
         for use_case in USE_CASES:
             container.register(use_case, scope=punq.Scope.singleton)
+        catalogue = pack_catalogue(settings, container.resolve(PriceTable))
+        billing = await _billing_provider(settings.polar, catalogue, stack)
+        register_billing(container, settings, catalogue, billing)
         yield container
+
+
+def pack_catalogue(settings: Settings, prices: PriceTable) -> PackCatalogue:
+    """The price table's packs, each linked to its configured Polar product."""
+    products = tuple((PackId(pack), product) for pack, product in settings.polar.products)
+    return PackCatalogue(packs=prices.packs, products=products)
+
+
+def register_billing(
+    container: punq.Container,
+    settings: Settings,
+    catalogue: PackCatalogue,
+    billing: BillingProvider,
+) -> None:
+    """Checkout and the two webhook endpoints, which punq cannot autowire.
+
+    Each is built on first use, so a test that re-registers a port (the clock, say) after
+    `bootstrap` gets it in these too.
+    """
+    container.register(PackCatalogue, instance=catalogue)
+    container.register(BillingProvider, instance=billing)
+
+    def start_checkout() -> StartCheckout:
+        return StartCheckout(
+            uow=container.resolve(UnitOfWorkFactory),
+            billing=container.resolve(BillingProvider),
+            catalogue=catalogue,
+            clock=container.resolve(Clock),
+            success_url=settings.polar.success_url,
+        )
+
+    def polar_webhooks() -> PolarWebhooks:
+        secrets = _secrets(settings.polar.webhook_secret)
+        return PolarWebhooks(
+            verifier=StandardWebhookVerifier.for_polar(secrets, clock=container.resolve(Clock)),
+            order_paid=container.resolve(HandleOrderPaid),
+            order_refunded=container.resolve(HandleOrderRefunded),
+        )
+
+    def clerk_webhooks() -> ClerkWebhooks:
+        secrets = _secrets(settings.clerk.webhook_secret)
+        return ClerkWebhooks(
+            verifier=StandardWebhookVerifier.for_clerk(secrets, clock=container.resolve(Clock)),
+            sync_user=container.resolve(SyncClerkUser),
+            delete_user=container.resolve(DeleteUser),
+        )
+
+    for service, factory in (
+        (StartCheckout, start_checkout),
+        (PolarWebhooks, polar_webhooks),
+        (ClerkWebhooks, clerk_webhooks),
+    ):
+        container.register(service, factory=factory, scope=punq.Scope.singleton)
+
+
+def _secrets(configured: str | None) -> tuple[str, ...]:
+    # Several comma-separated secrets are accepted while a secret is being rotated.
+    return tuple(part.strip() for part in (configured or "").split(",") if part.strip())
+
+
+async def _billing_provider(
+    polar: PolarSettings, catalogue: PackCatalogue, stack: AsyncExitStack
+) -> BillingProvider:
+    if polar.access_token is None:
+        return UnconfiguredBillingProvider()
+    client = await stack.enter_async_context(provider_client(polar.api_url, CHECKOUT_TIMEOUT))
+    return PolarBillingProvider(client=client, access_token=polar.access_token, catalogue=catalogue)
 
 
 def ledger_policy(economy: EconomySettings) -> LedgerPolicy:

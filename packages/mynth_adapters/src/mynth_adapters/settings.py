@@ -78,6 +78,8 @@ class PolarSettings:
     api_url: str = POLAR_URL
     webhook_secret: str | None = attrs.field(default=None, repr=False)
     products: tuple[tuple[str, str], ...] = ()  # (pack id, Polar product id)
+    # Where Polar sends the buyer after paying; Polar fills in {CHECKOUT_ID}.
+    success_url: str = "http://localhost:3000/checkout/success?checkout_id={CHECKOUT_ID}"
 
 
 @attrs.frozen(kw_only=True)
@@ -245,6 +247,7 @@ def load_settings(environ: Mapping[str, str], *, stdout_is_tty: bool = False) ->
             api_url=env.text("MYNTH_POLAR_API_URL") or POLAR_URL,
             webhook_secret=env.text("MYNTH_POLAR_WEBHOOK_SECRET"),
             products=env.parsed("MYNTH_POLAR_PRODUCTS", _pairs, ()),
+            success_url=env.text("MYNTH_POLAR_SUCCESS_URL") or PolarSettings().success_url,
         ),
         openrouter=OpenRouterSettings(
             api_key=env.text("MYNTH_OPENROUTER_API_KEY"),

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import punq
 
+from mynth_adapters.bootstrap import pack_catalogue, register_billing
 from mynth_adapters.health import Readiness
+from mynth_adapters.settings import Settings
 from mynth_adapters.usecases import USE_CASES
+from mynth_core.billing import BillingProvider
 from mynth_core.clock import Clock
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory
 from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.pricing import PriceTable
 from mynth_core.testing import (
+    FakeBillingProvider,
     FakeIdentityVerifier,
     FakeUnitOfWorkFactory,
     FrozenClock,
@@ -32,8 +37,13 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     verifier: IdentityVerifier | None = None,
     readiness: Readiness | None = None,
     recent_users: RecentUsers | None = None,
+    settings: Settings | None = None,
+    billing: BillingProvider | None = None,
 ) -> punq.Container:
-    """A container whose ports are fakes; pass any of them in to inspect or steer it."""
+    """A container whose ports are fakes; pass any of them in to inspect or steer it.
+
+    `settings` supplies what fakes cannot: webhook secrets, Polar products, success URL.
+    """
     container = punq.Container()
     container.register(UnitOfWorkFactory, instance=uow or FakeUnitOfWorkFactory())
     clock = clock or FrozenClock()
@@ -46,6 +56,9 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     container.register(PriceTable, instance=PriceTable())
     for use_case in USE_CASES:
         container.register(use_case, scope=punq.Scope.singleton)
+    settings = settings or Settings.embedded(Path(".mynth"))
+    catalogue = pack_catalogue(settings, container.resolve(PriceTable))
+    register_billing(container, settings, catalogue, billing or FakeBillingProvider())
     return container
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from mynth_core.billing.services import HandleOrderPaid, HandleOrderRefunded
 from mynth_core.ledger.services import (
     Charge,
     ChargeGuard,
@@ -26,7 +27,7 @@ from mynth_core.personas.services import (
     ListVersions,
     RevertPersona,
 )
-from mynth_core.users import ProvisionUser
+from mynth_core.users import DeleteUser, ProvisionUser, SyncClerkUser
 
 USE_CASES: Final = (
     ProvisionUser,
@@ -48,4 +49,8 @@ USE_CASES: Final = (
     Grant,
     CreditPurchase,
     ClawBack,
+    HandleOrderPaid,
+    HandleOrderRefunded,
+    SyncClerkUser,
+    DeleteUser,
 )

@@ -12,7 +12,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidationMarker
 
 from mynth_adapters.health import Readiness
+from mynth_adapters.inbound import ClerkWebhooks, PolarWebhooks
 from mynth_adapters.usecases import USE_CASES
+from mynth_core.billing.services import StartCheckout
 from mynth_core.identity import IdentityVerifier, Principal
 from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.pricing import PriceTable
@@ -55,5 +57,8 @@ DEPENDENCIES: Final[Mapping[str, Provide]] = {
     "readiness": provide(Readiness),
     "price_table": provide(PriceTable),
     "ledger_policy": provide(LedgerPolicy),
+    "start_checkout": provide(StartCheckout),
+    "polar_webhooks": provide(PolarWebhooks),
+    "clerk_webhooks": provide(ClerkWebhooks),
     **{dependency_name(use_case): provide(use_case) for use_case in USE_CASES},
 }

@@ -227,12 +227,14 @@ EXCEPTION_HANDLERS: Final[ExceptionHandlersMap] = {
 
 _DOCUMENTED: Final[Mapping[int, str]] = {
     400: "`invalid-json`: the body is not valid JSON",
-    401: "`authentication-required`, `invalid-token` or `account-deleted`",
+    401: "`authentication-required`, `invalid-token`, `account-deleted` or `invalid-signature`",
     404: "`not-found`: unknown, someone else's or deleted (identical body)",
     409: "`version-conflict`: `base_version_id` is no longer current",
     413: "`payload-too-large`: the body is over the limit",
     415: "`unsupported-media-type`: the body is not JSON",
     422: "`validation-failed` (`errors: [{field, message}]`) or `no-change`",
+    502: "`payment-provider-error`: the payment provider failed after retries",
+    503: "`checkout-unavailable` or `service-unavailable`",
 }
 
 

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from mynth_http.controllers.economy import MeController, PricingController
+from mynth_http.controllers.payments import CheckoutController, WebhookController
 from mynth_http.controllers.personas import PersonaController
 from mynth_http.controllers.system import SystemController
 
-CONTROLLERS = (SystemController, PersonaController, MeController, PricingController)
+CONTROLLERS = (
+    SystemController,
+    PersonaController,
+    MeController,
+    PricingController,
+    CheckoutController,
+    WebhookController,
+)
 
 __all__ = [
     "CONTROLLERS",
+    "CheckoutController",
     "MeController",
     "PersonaController",
     "PricingController",
     "SystemController",
+    "WebhookController",
 ]
