@@ -62,6 +62,35 @@ async def test_replaying_an_idempotency_key_returns_the_stored_entry(uow_factory
         await uow.commit()
 
 
+async def test_a_same_day_replayed_charge_returns_the_spend_and_writes_nothing(
+    world: LedgerWorld,
+) -> None:
+    first = await world.spend(6, "idem-1")
+    await world.spend(4, "idem-2")  # the balance no longer covers a second spend of 6
+
+    assert await world.spend(6, "idem-1") == first
+    posted = await world.charge.post(ALICE, "image_generate", TokenAmount(6), key="idem-1")
+    assert posted.duplicate
+    assert posted.entry == first
+    assert len(await world.entries()) == 3  # daily_free and the two spends
+    assert (await world.balance()).total == 0
+
+
+async def test_a_charge_under_another_requests_key_conflicts_and_writes_nothing(
+    world: LedgerWorld,
+) -> None:
+    await world.spend(1, "bob-key", user=BOB)
+    await world.buy(5, "ord_1")
+    before = await world.entries()
+
+    with pytest.raises(ConflictError):
+        await world.spend(1, "bob-key")
+    with pytest.raises(ConflictError):
+        await world.spend(1, "purchase:polar:ord_1")
+    assert await world.entries() == before
+    assert (await world.balance()).total == 15
+
+
 async def test_an_entry_computed_from_a_stale_balance_is_refused(uow_factory) -> None:
     empty = Account(user_id=ALICE)
     _, first = empty.credit(EntryKind.GRANT, TokenAmount(7), a_posting(1))

@@ -5,11 +5,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import ColumnElement, Date, RowMapping, case, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    RowMapping,
+    bindparam,
+    case,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mynth_adapters.sql.errors import translate_db_errors
-from mynth_adapters.sql.tables import insert_or_ignore, ledger_entries, token_accounts
+from mynth_adapters.sql.tables import (
+    UtcDateTime,
+    insert_or_ignore,
+    ledger_entries,
+    token_accounts,
+)
 from mynth_core.clock import utc_day
 from mynth_core.errors import ConflictError, ValidationError
 from mynth_core.ids import UserId
@@ -23,6 +39,52 @@ _STALE = "the entry does not follow from the stored balance; compute it under th
 _E = ledger_entries.c
 _A = token_accounts.c
 
+# Built once: a charge runs these on every call, and building a statement costs client CPU.
+_READ = select(token_accounts).where(_A.user_id == bindparam("user"))
+_LOCK = _READ.with_for_update()
+_FIND = select(ledger_entries).where(_E.idempotency_key == bindparam("key"))
+_ENTRY_COLUMNS = tuple(c.name for c in ledger_entries.c if c.name != "seq")
+
+
+def _pg_append(free_guard: str) -> Any:  # noqa: ANN401 - SQLAlchemy's TextClause generics
+    """Postgres: the entry insert and the guarded balance update in one round trip.
+
+    The update runs only if the insert stored a row (a replayed key changes nothing) and
+    only if the row still holds what the entry started from, exactly like `_move_balance`.
+    """
+    columns = ", ".join(_ENTRY_COLUMNS)
+    values = ", ".join(f":{name}" for name in _ENTRY_COLUMNS)
+    sql = f"""
+        WITH ins AS (
+            INSERT INTO ledger_entries ({columns}) VALUES ({values})
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING seq
+        ), moved AS (
+            UPDATE token_accounts SET
+                free_day = CASE WHEN free_day > :day THEN free_day ELSE :day END,
+                free_remaining = :free_remaining_after,
+                purchased = :purchased_after,
+                revision = revision + 1
+            WHERE user_id = :user_id
+                AND EXISTS (SELECT FROM ins)
+                AND purchased + :purchased_part = :purchased_after
+                AND {free_guard}
+            RETURNING user_id
+        )
+        SELECT EXISTS (SELECT FROM ins) AS inserted, EXISTS (SELECT FROM moved) AS moved
+    """  # noqa: S608 - column names from the table definition, values all bound
+    return text(sql).bindparams(
+        bindparam("created_at", type_=UtcDateTime), bindparam("day", type_=Date)
+    )
+
+
+# Never move back a day another instance's clock already opened; a `daily_free` entry
+# opens a day that is not open yet, any other entry starts from the day's free tokens.
+_PG_APPEND_DAILY_FREE = _pg_append("(free_day IS NULL OR free_day < :day)")
+_PG_APPEND = _pg_append(
+    "CASE WHEN free_day >= :day THEN free_remaining ELSE 0 END + :free_part = :free_remaining_after"
+)
+
 
 @attrs.frozen
 class SqlTokenLedger:
@@ -30,24 +92,24 @@ class SqlTokenLedger:
 
     `account(for_update=True)` takes the user's balance row with `SELECT ... FOR UPDATE`
     (SQLite's `BEGIN IMMEDIATE` already serialises writers), so a writer's read, the entry
-    insert and the balance update form one step. The balance update is also guarded by
-    the values the entry was computed from, so a stale entry can never overwrite a change.
+    insert and the balance update form one step (on Postgres one statement, which moves the
+    balance only if the entry's key was free). The balance update is also guarded by the
+    values the entry was computed from, so a stale entry can never overwrite a change.
     """
 
     conn: AsyncConnection
 
     async def account(self, user: UserId, *, for_update: bool = False) -> Account:
-        stmt = select(token_accounts).where(_A.user_id == user)
-        if for_update:
-            stmt = stmt.with_for_update()
+        stmt = _LOCK if for_update else _READ
+        params = {"user": user}
         with translate_db_errors():
-            row = (await self.conn.execute(stmt)).mappings().one_or_none()
+            row = (await self.conn.execute(stmt, params)).mappings().one_or_none()
             if row is None and for_update:  # the first write of a user creates the row to lock
                 empty = {"user_id": user, "free_remaining": 0, "purchased": 0, "revision": 0}
                 await self.conn.execute(
                     insert_or_ignore(self.conn, token_accounts, empty, ["user_id"])
                 )
-                row = (await self.conn.execute(stmt)).mappings().one()
+                row = (await self.conn.execute(stmt, params)).mappings().one()
         if row is None:
             return Account(user_id=user)
         return Account(
@@ -58,6 +120,8 @@ class SqlTokenLedger:
         )
 
     async def append(self, entry: LedgerEntry) -> LedgerEntry:
+        if self.conn.dialect.name == "postgresql":
+            return await self._append_postgres(entry)
         insert = insert_or_ignore(
             self.conn, ledger_entries, _values(entry), ["idempotency_key"]
         ).returning(_E.seq)
@@ -73,9 +137,8 @@ class SqlTokenLedger:
         return entry
 
     async def find(self, key: str) -> LedgerEntry | None:
-        stmt = select(ledger_entries).where(_E.idempotency_key == key)
         with translate_db_errors():
-            row = (await self.conn.execute(stmt)).mappings().one_or_none()
+            row = (await self.conn.execute(_FIND, {"key": key})).mappings().one_or_none()
         return None if row is None else _entry(row)
 
     async def for_reference(self, user: UserId, reference: Reference) -> tuple[LedgerEntry, ...]:
@@ -104,6 +167,26 @@ class SqlTokenLedger:
         more = len(rows) > page.limit
         cursor = encode_cursor(str(chosen[-1]["seq"])) if more else None
         return Page(tuple(_entry(row) for row in chosen), cursor)
+
+    async def _append_postgres(self, entry: LedgerEntry) -> LedgerEntry:
+        if entry.kind is EntryKind.DAILY_FREE:
+            if entry.free_part != entry.free_remaining_after:
+                raise ConflictError(detail=_STALE)
+            stmt = _PG_APPEND_DAILY_FREE
+        else:
+            stmt = _PG_APPEND
+        params = _values(entry)
+        params["day"] = utc_day(entry.created_at)
+        with translate_db_errors():
+            inserted, moved = (await self.conn.execute(stmt, params)).one()
+            if not inserted:
+                stored = await self.find(entry.idempotency_key)
+                if stored is None:  # pragma: no cover - the key's row cannot vanish mid-transaction
+                    raise ConflictError(detail=_STALE)
+                return stored
+            if not moved:
+                await self._open_account(entry)
+        return entry
 
     async def _open_account(self, entry: LedgerEntry) -> None:
         # No row moved: either the user has none yet (an append without `account`) or the

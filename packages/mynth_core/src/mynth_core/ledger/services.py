@@ -2,20 +2,26 @@
 
 Every writing use case first opens the UTC day with its `daily_free` entry when this is
 the user's first write of the day (§8.1), and checks its idempotency key under the lock, so
-a replay returns the stored entry and writes nothing at all.
+a replay returns the stored entry and writes nothing at all. A charge that opens no day lets
+`append` do that check (it answers a replay with the stored entry), one lookup fewer.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from typing import Final
 
 import attrs
 
 from mynth_core.clock import Clock
-from mynth_core.errors import ConflictError, NotFoundError, ValidationError
+from mynth_core.errors import (
+    ConflictError,
+    InsufficientTokensError,
+    NotFoundError,
+    ValidationError,
+)
 from mynth_core.ids import IdFactory, UserId
 from mynth_core.ledger.model import (
     LEDGER_ENTRY,
@@ -91,9 +97,14 @@ async def stored_under(
         ConflictError: the key belongs to another user's entry or to another kind.
     """
     stored = await uow.ledger.find(key)
-    if stored is not None and (stored.user_id != user or stored.kind is not kind):
-        raise ConflictError(detail="the idempotency key was used for a different request")
+    if stored is not None:
+        _check_owner(stored, user=user, kind=kind)
     return stored
+
+
+def _check_owner(stored: LedgerEntry, *, user: UserId, kind: EntryKind) -> None:
+    if stored.user_id != user or stored.kind is not kind:
+        raise ConflictError(detail="the idempotency key was used for a different request")
 
 
 async def credit_welcome(
@@ -180,6 +191,22 @@ class Charge:
         at = self.clock.now()
         async with self.uow() as uow:
             account = await uow.ledger.account(user, for_update=True)
+            if not account.needs_daily_free(at, self.policy.daily_free_allowance):
+                # The common case, one lookup fewer under the lock: with no day to open,
+                # `append` itself answers a replayed key with the stored entry and writes
+                # nothing. A spend the balance no longer covers may still be a replay.
+                posting = Posting(
+                    id=new_entry_id(self.ids),
+                    key=key,
+                    at=at,
+                    operation=operation,
+                    reference=reference,
+                )
+                spent = None
+                with suppress(InsufficientTokensError):  # a replay may still answer: see below
+                    spent = account.spend(cost, posting)
+                if spent is not None:
+                    return await _append_spend(uow, spent[1])
             if (
                 stored := await stored_under(uow, key, user=user, kind=EntryKind.SPEND)
             ) is not None:
@@ -192,6 +219,16 @@ class Charge:
             entry = await uow.ledger.append(entry)
             await uow.commit()
         return Posted(entry)
+
+
+async def _append_spend(uow: UnitOfWork, entry: LedgerEntry) -> Posted:
+    """Append a spend computed under the lock and commit, or answer its replayed key."""
+    stored = await uow.ledger.append(entry)
+    if stored.id != entry.id:  # the key was used before: nothing was written
+        _check_owner(stored, user=entry.user_id, kind=EntryKind.SPEND)
+        return Posted(stored, duplicate=True)
+    await uow.commit()
+    return Posted(stored)
 
 
 @attrs.frozen
