@@ -19,10 +19,11 @@ from enum import Enum
 from typing import Any, Final
 
 import attrs
-import uvicorn
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
+
+from providers.server import LoopbackServer
 
 FAKE_ISSUER: Final = "https://clerk.example.test"
 FAKE_ORIGIN: Final = "https://app.example.test"
@@ -241,11 +242,7 @@ class FakeClerk:
         self._keys: dict[str, ClerkKey] = {key.kid: key for key in keys}
         self._script: deque[Reply] = deque()
         self._requests: list[RecordedRequest] = []
-        self._stopping = threading.Event()
-        self._socket: socket.socket | None = None
-        self._port: int | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback = LoopbackServer(self._app, name="fake-clerk", log_level="warning")
 
     @classmethod
     @contextmanager
@@ -262,51 +259,18 @@ class FakeClerk:
     # lifecycle
 
     def start(self) -> None:
-        self._stopping.clear()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app,
-            interface="asgi3",
-            lifespan="off",
-            ws="none",
-            http="h11",
-            loop="asyncio",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="fake-clerk", daemon=True
-        )
-        self._socket, self._server, self._thread = sock, server, thread
-        thread.start()
-        deadline = time.monotonic() + 5
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the fake Clerk did not start")
-            time.sleep(0.002)
+        self._loopback.start()
 
     def stop(self) -> None:
         """Shut down and free the port (idempotent); later connections are refused."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = None
+        self._loopback.stop()
 
     @property
     def port(self) -> int:
         """The port it listens on (or did: it stays known, and refused, after `stop()`)."""
-        if self._port is None:
+        if self._loopback.port is None:
             raise RuntimeError("the fake Clerk is not started")
-        return self._port
+        return self._loopback.port
 
     @property
     def base_url(self) -> str:
@@ -394,7 +358,7 @@ class FakeClerk:
 
     async def _pause(self, seconds: float) -> None:
         if seconds > 0:  # stop() cuts a slow reply short instead of waiting for it
-            await asyncio.to_thread(self._stopping.wait, seconds)
+            await asyncio.to_thread(self._loopback.stopping.wait, seconds)
 
 
 async def _respond(

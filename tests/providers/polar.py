@@ -12,7 +12,6 @@ import asyncio
 import hmac
 import itertools
 import json
-import socket
 import threading
 import time
 import uuid
@@ -23,7 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import attrs
-import uvicorn
+
+from providers.server import LoopbackServer
 
 FAKE_ACCESS_TOKEN: Final = "polar_oat_fake0access0token0for0tests"
 CHECKOUTS_PATH: Final = "/v1/checkouts/"
@@ -155,11 +155,7 @@ class FakePolar:
         self._script: deque[Reply] = deque()
         self._requests: list[RecordedRequest] = []
         self._checkouts: dict[str, dict[str, Any]] = {}
-        self._stopping = threading.Event()
-        self._socket: socket.socket | None = None
-        self._port: int | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback = LoopbackServer(self._app, name="fake-polar", log_level="critical")
 
     @classmethod
     @contextmanager
@@ -174,51 +170,18 @@ class FakePolar:
     # lifecycle
 
     def start(self) -> None:
-        self._stopping.clear()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app,
-            interface="asgi3",
-            lifespan="off",
-            ws="none",
-            http="h11",
-            loop="asyncio",
-            log_level="critical",  # scripted connection drops make uvicorn log errors
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="fake-polar", daemon=True
-        )
-        self._socket, self._server, self._thread = sock, server, thread
-        thread.start()
-        deadline = time.monotonic() + 5
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the fake Polar did not start")
-            time.sleep(0.002)
+        self._loopback.start()
 
     def stop(self) -> None:
         """Shut down and free the port (idempotent); later connections are refused."""
-        self._stopping.set()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._socket is not None:
-            self._socket.close()
-        self._server = self._thread = None
+        self._loopback.stop()
 
     @property
     def base_url(self) -> str:
         """The API root, as in `PolarSettings.api_url` (paths start with `/v1`)."""
-        if self._port is None:
+        if self._loopback.port is None:
             raise RuntimeError("the fake Polar is not started")
-        return f"http://127.0.0.1:{self._port}"
+        return f"http://127.0.0.1:{self._loopback.port}"
 
     # scripting and inspection
 
@@ -270,7 +233,7 @@ class FakePolar:
         if reply is None:
             reply = self._route(request)
         if reply.delay > 0:  # stop() cuts a slow reply short instead of waiting for it
-            await asyncio.to_thread(self._stopping.wait, reply.delay)
+            await asyncio.to_thread(self._loopback.stopping.wait, reply.delay)
         if reply.no_response:
             # uvicorn closes the transport, sending nothing, when an app returns a value
             # before starting its response: the only way to drop a connection through ASGI.

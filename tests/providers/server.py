@@ -1,0 +1,65 @@
+"""A real HTTP server on 127.0.0.1 for a fake provider: uvicorn in a thread, port 0."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+
+class LoopbackServer:
+    """Serves an ASGI app on a free loopback port until `stop()`; restartable.
+
+    `stopping` is set while shutting down, so a scripted slow reply can end early.
+    """
+
+    def __init__(self, app: Any, *, name: str, log_level: str = "warning") -> None:
+        self.app, self.name, self.log_level = app, name, log_level
+        self.stopping = threading.Event()
+        self.port: int | None = None
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.stopping.clear()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            interface="asgi3",
+            lifespan="off",
+            ws="none",
+            http="h11",
+            loop="asyncio",
+            log_level=self.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=self.name, daemon=True
+        )
+        self._socket, self._server, self._thread = sock, server, thread
+        thread.start()
+        deadline = time.monotonic() + 5
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} did not start")
+            time.sleep(0.002)
+
+    def stop(self) -> None:
+        """Shut down and free the port (idempotent); later connections are refused."""
+        self.stopping.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._socket is not None:
+            self._socket.close()
+        self._server = self._thread = None
