@@ -13,9 +13,10 @@ nox.options.reuse_venv = "yes"
 
 PACKAGES = ["packages/mynth_core/src", "packages/mynth_adapters/src", "packages/mynth_http/src"]
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 OUTER_LIBRARIES = (
     "sqlalchemy", "httpx", "litestar", "punq", "cattrs", "jinja2", "tenacity",
-    "alembic", "aiosqlite", "asyncpg", "jwt", "msgspec",
+    "alembic", "aiosqlite", "asyncpg", "jwt", "msgspec", "redis",
 )  # fmt: skip
 ASSERT_ABSENT = (
     "import importlib.util, sys; "
@@ -69,6 +70,14 @@ def tests_postgres(session: nox.Session) -> None:
     uv_sync(session, "--all-packages", "--group", "test", "--group", "reference")
     url = os.environ.get("MYNTH_TEST_DATABASE_URL", POSTGRES_URL)
     session.run("pytest", "-m", "postgres", *session.posargs, env={"MYNTH_TEST_DATABASE_URL": url})
+
+
+@nox.session
+def tests_redis(session: nox.Session) -> None:
+    """The rate-limiter contract tests against Redis (MYNTH_TEST_REDIS_URL or local)."""
+    uv_sync(session, "--all-packages", "--group", "test")
+    url = os.environ.get("MYNTH_TEST_REDIS_URL", REDIS_URL)
+    session.run("pytest", "-m", "redis", *session.posargs, env={"MYNTH_TEST_REDIS_URL": url})
 
 
 @nox.session

@@ -22,6 +22,7 @@ from mynth_adapters.health import Check, Readiness
 from mynth_adapters.http_client import provider_client
 from mynth_adapters.inbound import ClerkWebhooks, PolarWebhooks
 from mynth_adapters.polar import CHECKOUT_TIMEOUT, PolarBillingProvider
+from mynth_adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter, redis_client
 from mynth_adapters.settings import ClerkSettings, EconomySettings, PolarSettings, Settings
 from mynth_adapters.sql.engine import sql_engine
 from mynth_adapters.sql.migrate import is_at_head, migrate
@@ -34,6 +35,7 @@ from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory, RandomIdFactory
 from mynth_core.ledger.model import TokenAmount
 from mynth_core.ledger.services import LedgerPolicy
+from mynth_core.limits import RateLimiter
 from mynth_core.pricing import Operation, PriceTable
 from mynth_core.uow import UnitOfWorkFactory
 from mynth_core.users import DeleteUser, RecentUsers, SyncClerkUser
@@ -62,7 +64,11 @@ async def bootstrap(settings: Settings) -> AsyncIterator[punq.Container]:
         container.register(
             IdentityVerifier, instance=identity_verifier(settings.clerk, keys, clock)
         )
-        container.register(Readiness, instance=Readiness((("database", database_check(engine)),)))
+        limiter, checks = await _rate_limiter(settings, clock, stack)
+        container.register(RateLimiter, instance=limiter)
+        container.register(
+            Readiness, instance=Readiness((("database", database_check(engine)), *checks))
+        )
         container.register(RecentUsers, instance=RecentUsers(clock))
         container.register(LedgerPolicy, instance=ledger_policy(settings.economy))
         container.register(PriceTable, instance=price_table(settings.economy))
@@ -125,6 +131,21 @@ def register_billing(
         (ClerkWebhooks, clerk_webhooks),
     ):
         container.register(service, factory=factory, scope=punq.Scope.singleton)
+
+
+async def _rate_limiter(
+    settings: Settings, clock: Clock, stack: AsyncExitStack
+) -> tuple[RateLimiter, tuple[tuple[str, Check], ...]]:
+    """In memory for one process; Redis (and its readiness check) when several share limits."""
+    if settings.redis_url is None:
+        return MemoryRateLimiter(clock), ()
+    client = redis_client(settings.redis_url)
+    stack.push_async_callback(client.aclose)
+
+    async def ping() -> None:
+        await client.ping()
+
+    return RedisRateLimiter(client, clock), (("redis", ping),)
 
 
 def _secrets(configured: str | None) -> tuple[str, ...]:

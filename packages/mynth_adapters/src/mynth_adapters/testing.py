@@ -17,10 +17,12 @@ from mynth_core.clock import Clock
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory
 from mynth_core.ledger.services import LedgerPolicy
+from mynth_core.limits import RateLimiter
 from mynth_core.pricing import PriceTable
 from mynth_core.testing import (
     FakeBillingProvider,
     FakeIdentityVerifier,
+    FakeRateLimiter,
     FakeUnitOfWorkFactory,
     FrozenClock,
     SequentialIdFactory,
@@ -52,6 +54,7 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     container.register(IdentityVerifier, instance=verifier or FakeIdentityVerifier())
     container.register(Readiness, instance=readiness or Readiness())
     container.register(RecentUsers, instance=recent_users or RecentUsers(clock))
+    container.register(RateLimiter, instance=FakeRateLimiter(clock))
     container.register(LedgerPolicy, instance=LedgerPolicy())
     container.register(PriceTable, instance=PriceTable())
     for use_case in USE_CASES:

@@ -20,10 +20,12 @@ from mynth_core.testing.fakes import (
     InMemoryWebhookDeliveryLog,
     SequentialIdFactory,
 )
+from mynth_core.testing.limits import FakeRateLimiter
 
 __all__ = [
     "FakeBillingProvider",
     "FakeIdentityVerifier",
+    "FakeRateLimiter",
     "FakeUnitOfWork",
     "FakeUnitOfWorkFactory",
     "FrozenClock",
