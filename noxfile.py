@@ -75,7 +75,7 @@ def tests_postgres(session: nox.Session) -> None:
 @nox.session
 def tests_redis(session: nox.Session) -> None:
     """The rate-limiter contract tests against Redis (MYNTH_TEST_REDIS_URL or local)."""
-    uv_sync(session, "--all-packages", "--group", "test")
+    uv_sync(session, "--all-packages", "--group", "test", "--group", "reference")
     url = os.environ.get("MYNTH_TEST_REDIS_URL", REDIS_URL)
     session.run("pytest", "-m", "redis", *session.posargs, env={"MYNTH_TEST_REDIS_URL": url})
 
