@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from mynth_adapters.webhook_json import parse_envelope
 from mynth_core.errors import MalformedWebhookError
 from mynth_core.identity_events import (
     ClerkEvent,
@@ -32,20 +32,10 @@ def parse_clerk_event(body: bytes) -> ClerkEvent:
         MalformedWebhookError: the body is not a JSON object, has no `type`, or a user event
             lacks `data.id`, a time, or carries a field of the wrong type (named by path).
     """
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedWebhookError("the body is not JSON") from exc
-    if not isinstance(document, dict):
-        raise MalformedWebhookError("the body is not a JSON object")
-    event_type = document.get("type")
-    if not isinstance(event_type, str) or not event_type:
-        raise MalformedWebhookError("type: missing or not a string")
-    if event_type not in {USER_CREATED, USER_UPDATED, USER_DELETED}:
+    envelope = parse_envelope(body, {USER_CREATED, USER_UPDATED, USER_DELETED})
+    event_type, document, data = envelope.type, envelope.document, envelope.data
+    if data is None:
         return IgnoredClerkEvent(event_type)
-    data = document.get("data")
-    if not isinstance(data, dict):
-        raise MalformedWebhookError("data: missing or not an object")
     user_id = _text(data, "id")
     if user_id is None:
         raise MalformedWebhookError("data.id: missing")

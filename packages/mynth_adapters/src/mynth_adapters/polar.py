@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -11,6 +10,7 @@ import attrs
 import httpx
 
 from mynth_adapters.http_client import RetryPolicy, decode_json, send
+from mynth_adapters.webhook_json import parse_envelope
 from mynth_core.billing import (
     BillingEvent,
     BillingProvider,
@@ -124,22 +124,11 @@ def parse_polar_event(body: bytes) -> BillingEvent:
         MalformedWebhookError: the body is not JSON, has no `type`, or an order event lacks a
             field mynth needs or carries one of the wrong type (the message names the path).
     """
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise MalformedWebhookError("the body is not JSON") from exc
-    if not isinstance(document, dict):
-        raise MalformedWebhookError("the body is not a JSON object")
-    event_type = document.get("type")
-    if not isinstance(event_type, str) or not event_type:
-        raise MalformedWebhookError("type: missing or not a string")
-    if event_type not in {ORDER_PAID, ORDER_REFUNDED}:
-        return IgnoredBillingEvent(event_type)
-    data = document.get("data")
-    if not isinstance(data, dict):
-        raise MalformedWebhookError("data: missing or not an object")
-    order = _order(data)
-    return OrderPaid(order) if event_type == ORDER_PAID else OrderRefunded(order)
+    envelope = parse_envelope(body, {ORDER_PAID, ORDER_REFUNDED})
+    if envelope.data is None:
+        return IgnoredBillingEvent(envelope.type)
+    order = _order(envelope.data)
+    return OrderPaid(order) if envelope.type == ORDER_PAID else OrderRefunded(order)
 
 
 def _order(data: Mapping[str, Any]) -> Order:
