@@ -28,19 +28,6 @@ POLAR_LEGACY_SECRET: Final = "polar_whs_fake0legacy0secret0value0123"
 T0: Final = datetime(2031, 5, 4, 12, 0, tzinfo=UTC)
 
 
-@attrs.define
-class SettableClock:
-    """The Clock port for a receiver under test, frozen at `at` until a test moves it."""
-
-    at: datetime = T0
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
-
-
 class Family(Enum):
     """Header names, and the reference library that signs for them."""
 

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import attrs
 import httpx
 import pytest
 
 from mynth_adapters.auth import JwksKeySource, JwtIdentityVerifier
+from mynth_core.testing import FrozenClock
 from providers.clerk import ClerkKey, FakeClerk
 
 # Far from the wall clock on purpose: a token valid "now" here is not valid for time.time().
 T0 = datetime(2031, 5, 4, 12, 0, tzinfo=UTC)
-
-
-@attrs.define
-class SettableClock:
-    """The Clock port, frozen at `at` until a test moves it."""
-
-    at: datetime = T0
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += timedelta(seconds=seconds)
 
 
 @attrs.frozen
@@ -46,8 +34,8 @@ def keys() -> Keys:
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
 
 
 @pytest.fixture(scope="session")
@@ -71,17 +59,17 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def jwks(http: httpx.AsyncClient, clerk: FakeClerk, clock: SettableClock) -> JwksKeySource:
+def jwks(http: httpx.AsyncClient, clerk: FakeClerk, clock: FrozenClock) -> JwksKeySource:
     return JwksKeySource(client=http, url=clerk.jwks_url, clock=clock, timeout=0.5)
 
 
 @pytest.fixture
-def verifier(jwks: JwksKeySource, clerk: FakeClerk, clock: SettableClock) -> JwtIdentityVerifier:
+def verifier(jwks: JwksKeySource, clerk: FakeClerk, clock: FrozenClock) -> JwtIdentityVerifier:
     return JwtIdentityVerifier(keys=jwks, issuer=clerk.issuer, clock=clock)
 
 
 @pytest.fixture
-def mint(keys: Keys, clerk: FakeClerk, clock: SettableClock) -> Callable[..., str]:
+def mint(keys: Keys, clerk: FakeClerk, clock: FrozenClock) -> Callable[..., str]:
     """Mint a token from the fake Clerk as of the clock's current time."""
 
     def mint(key: ClerkKey | None = None, **fields: object) -> str:

@@ -10,8 +10,9 @@ import pytest
 from mynth_adapters.http_client import RetryPolicy, provider_client
 from mynth_adapters.polar import PolarBillingProvider
 from mynth_core.billing import PackCatalogue, PackId
+from mynth_core.testing import FrozenClock
 from providers.polar import FAKE_ACCESS_TOKEN, PRODUCTS, FakePolar
-from providers.webhooks import SettableClock
+from providers.webhooks import T0
 
 # Short phases so a scripted slow reply times out fast; the real ones are CHECKOUT_TIMEOUT.
 TIMEOUT = httpx.Timeout(connect=1, read=0.3, write=1, pool=1)
@@ -40,13 +41,13 @@ async def http(polar: FakePolar) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
 
 
 @pytest.fixture
 def make_billing(
-    http: httpx.AsyncClient, clock: SettableClock
+    http: httpx.AsyncClient, clock: FrozenClock
 ) -> Callable[..., PolarBillingProvider]:
     """A PolarBillingProvider on the fake, fast retries; keywords override any field."""
 

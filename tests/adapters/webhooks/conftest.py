@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from providers.webhooks import SettableClock
+from mynth_core.testing import FrozenClock
+from providers.webhooks import T0
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
+def clock() -> FrozenClock:
+    return FrozenClock(T0)

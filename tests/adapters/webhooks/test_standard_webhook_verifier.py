@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from mynth_adapters.auth.webhooks import HeaderFamily, StandardWebhookVerifier
 from mynth_core.errors import WebhookRejectedError
+from mynth_core.testing import FrozenClock
 from providers.webhooks import (
     CLERK_SECRET,
     POLAR_LEGACY_SECRET,
     POLAR_SECRET,
     T0,
     Delivery,
-    SettableClock,
     WebhookSender,
     new_secret,
 )
@@ -27,12 +27,12 @@ OLD, NEW = new_secret("the-old-secret"), new_secret("the-new-secret")
 
 
 @pytest.fixture
-def polar(clock: SettableClock) -> StandardWebhookVerifier:
+def polar(clock: FrozenClock) -> StandardWebhookVerifier:
     return StandardWebhookVerifier.for_polar([POLAR_SECRET], clock=clock)
 
 
 @pytest.fixture
-def clerk(clock: SettableClock) -> StandardWebhookVerifier:
+def clerk(clock: FrozenClock) -> StandardWebhookVerifier:
     return StandardWebhookVerifier.for_clerk([CLERK_SECRET], clock=clock)
 
 
@@ -86,7 +86,7 @@ def test_a_duplicate_delivery_verifies_again_under_the_same_id(polar, clock):
 
 @given(body=st.binary(max_size=512).map(lambda b: b.decode("latin-1").encode()), msg=st.uuids())
 def test_any_body_signed_by_the_reference_library_verifies(body, msg):
-    verifier = StandardWebhookVerifier.for_polar([POLAR_SECRET], clock=SettableClock())
+    verifier = StandardWebhookVerifier.for_polar([POLAR_SECRET], clock=FrozenClock(T0))
     delivery = WebhookSender.polar().valid(body, at=T0, msg_id=f"msg_{msg.hex}")
 
     assert verifier.verify(delivery.headers, body).body == body

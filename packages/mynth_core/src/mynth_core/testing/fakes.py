@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -22,6 +22,8 @@ from mynth_core.personas.events import StoredEvent
 from mynth_core.personas.model import Persona, PersonaVersion
 from mynth_core.pricing import Pack
 from mynth_core.users import User
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from mynth_core.billing.ports import BillingProvider, CheckoutRepository
@@ -44,8 +46,9 @@ class FrozenClock:
     def now(self) -> datetime:
         return self.at
 
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
+    def advance(self, seconds: float = 0, **delta: float) -> None:
+        """Move time forward: `advance(30)`, `advance(minutes=5)`."""
+        self.at += timedelta(seconds=seconds, **delta)
 
 
 @attrs.define
@@ -193,6 +196,20 @@ def _matches(persona: Persona, query: str | None) -> bool:
     return needle in persona.title.casefold() or needle in name.casefold()
 
 
+def newest_first(log: Sequence[T], page: PageRequest, keep: Callable[[T], bool]) -> Page[T]:
+    """A page of an append-only log, newest first; the cursor is the last item's position."""
+    indexed = [(i, item) for i, item in enumerate(log) if keep(item)]
+    indexed.reverse()
+    if page.cursor is not None:
+        (before,) = decode_cursor(page.cursor, 1)
+        indexed = [(i, item) for i, item in indexed if i < int(before)]
+    chosen = indexed[: page.limit]
+    more = len(indexed) > page.limit
+    return Page(
+        tuple(item for _, item in chosen), encode_cursor(str(chosen[-1][0])) if more else None
+    )
+
+
 @attrs.define
 class InMemoryEventLog:
     """Events in append order."""
@@ -203,18 +220,7 @@ class InMemoryEventLog:
         self.store.events.extend(events)
 
     async def list_for(self, persona_id: PersonaId, page: PageRequest) -> Page[StoredEvent]:
-        indexed = [
-            (i, e) for i, e in enumerate(self.store.events) if e.event.persona_id == persona_id
-        ]
-        indexed.reverse()
-        if page.cursor is not None:
-            (before,) = decode_cursor(page.cursor, 1)
-            indexed = [(i, e) for i, e in indexed if i < int(before)]
-        chosen = indexed[: page.limit]
-        more = len(indexed) > page.limit
-        return Page(
-            tuple(e for _, e in chosen), encode_cursor(str(chosen[-1][0])) if more else None
-        )
+        return newest_first(self.store.events, page, lambda e: e.event.persona_id == persona_id)
 
 
 @attrs.define
@@ -323,16 +329,7 @@ class InMemoryTokenLedger:
         return tuple(e for e in self.store.ledger if e.user_id == user and e.reference == reference)
 
     async def list_for(self, user: UserId, page: PageRequest) -> Page[LedgerEntry]:
-        indexed = [(i, e) for i, e in enumerate(self.store.ledger) if e.user_id == user]
-        indexed.reverse()
-        if page.cursor is not None:
-            (before,) = decode_cursor(page.cursor, 1)
-            indexed = [(i, e) for i, e in indexed if i < int(before)]
-        chosen = indexed[: page.limit]
-        more = len(indexed) > page.limit
-        return Page(
-            tuple(e for _, e in chosen), encode_cursor(str(chosen[-1][0])) if more else None
-        )
+        return newest_first(self.store.ledger, page, lambda e: e.user_id == user)
 
 
 @attrs.define
