@@ -179,6 +179,11 @@ class ProviderRateLimitedError(ProviderUnavailableError):
 
 
 @attrs.frozen
+class ProviderTimeoutError(ProviderUnavailableError):
+    """A provider did not start answering (or finish) within the operation's time limit."""
+
+
+@attrs.frozen
 class ProviderRejectedError(ProviderError):
     """A provider refused the request itself (400, 404, 413, 422): retrying cannot help."""
 
@@ -229,3 +234,28 @@ class MalformedWebhookError(MynthError):
 
     def __str__(self) -> str:
         return f"malformed webhook payload: {self.detail}"
+
+
+@attrs.frozen
+class ContentRefusedError(ProviderError):
+    """The provider refused the content (moderation 403, `finish_reason: content_filter`)."""
+
+
+@attrs.frozen
+class GenerationInvalidError(ProviderError):
+    """The model's structured output did not parse or validate, even after one retry."""
+
+
+@attrs.frozen
+class GenerationEmptyError(ProviderError):
+    """The model answered with nothing usable (no text)."""
+
+
+@attrs.frozen
+class UnknownModelError(MynthError):
+    """A model id that is not in the catalogue of the operation."""
+
+    model: str
+
+    def __str__(self) -> str:
+        return f"model {self.model!r} is not available for this operation"

@@ -1,0 +1,1 @@
+"""Text generation: the ChatModel and PromptRenderer ports and what flows through them."""
