@@ -210,6 +210,20 @@ async def test_a_version_is_read_by_id_only_through_its_own_persona(uow_factory)
             await uow.personas.version(first.id, VersionId("prv_nope"))
 
 
+async def test_find_version_reads_any_version_by_id_alone(uow_factory) -> None:
+    persona = new_persona(1)
+    later = edited(persona, at=T0 + timedelta(minutes=1))
+    await store(uow_factory, persona)
+    await save(uow_factory, later)
+
+    async with uow_factory() as uow:
+        assert await uow.personas.find_version(persona.current_version_id) == (
+            persona.current_version
+        )
+        assert await uow.personas.find_version(later.current_version_id) == later.current_version
+        assert await uow.personas.find_version(VersionId("prv_nope")) is None
+
+
 async def test_a_taken_version_number_is_a_conflict_not_an_overwrite(uow_factory) -> None:
     persona = new_persona(1)
     await store(uow_factory, persona)

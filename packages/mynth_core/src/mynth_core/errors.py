@@ -259,3 +259,18 @@ class UnknownModelError(MynthError):
 
     def __str__(self) -> str:
         return f"model {self.model!r} is not available for this operation"
+
+
+@attrs.frozen
+class GenerationInProgressError(ConflictError):
+    """A generation already runs for this chat, or under this `Idempotency-Key`."""
+
+
+@attrs.frozen
+class PropertyMissingError(MynthError):
+    """A property action that needs an existing property (expand, rewrite) found none."""
+
+    property: str
+
+    def __str__(self) -> str:
+        return f"the persona has no {self.property!r} to change"

@@ -115,6 +115,12 @@ class SqlPersonaRepository:
             raise NotFoundError("version", version_id)
         return self._version(row)
 
+    async def find_version(self, version_id: VersionId) -> PersonaVersion | None:
+        stmt = select(persona_versions).where(persona_versions.c.id == version_id)
+        with translate_db_errors():
+            row = (await self.conn.execute(stmt)).mappings().one_or_none()
+        return None if row is None else self._version(row)
+
     async def unpublish_all(self, owner: UserId, *, at: datetime) -> int:
         stmt = (
             update(personas)

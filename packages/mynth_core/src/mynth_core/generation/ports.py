@@ -18,7 +18,7 @@ consumer knows whether it saw output.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import ClassVar, Protocol
 
 import attrs
@@ -109,7 +109,7 @@ class Completion:
 class ChatModel(Protocol):
     """**Port**: an LLM behind an OpenAI-compatible chat API (or the offline generator)."""
 
-    def stream(self, request: ChatRequest) -> AsyncIterator[TextDelta | Completion]:
+    def stream(self, request: ChatRequest) -> AsyncGenerator[TextDelta | Completion, None]:
         """Yield `TextDelta`s as output arrives, then one `Completion` with the whole text.
 
         Retries and fallbacks happen only before the first delta is yielded. Closing the

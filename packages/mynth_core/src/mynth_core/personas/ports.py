@@ -47,6 +47,9 @@ class PersonaRepository(Protocol):
     async def version(self, persona_id: PersonaId, version_id: VersionId) -> PersonaVersion:
         """One version of a persona; `NotFoundError` if it belongs to another persona."""
 
+    async def find_version(self, version_id: VersionId) -> PersonaVersion | None:
+        """A version by id alone, whatever its persona's state; None if there is none."""
+
     async def unpublish_all(self, owner: UserId, *, at: datetime) -> int:
         """Take every persona of `owner` out of public view (a deleted owner); return how many.
 

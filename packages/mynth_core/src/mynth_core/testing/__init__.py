@@ -20,6 +20,12 @@ from mynth_core.testing.fakes import (
     InMemoryWebhookDeliveryLog,
     SequentialIdFactory,
 )
+from mynth_core.testing.generation import (
+    PlainPromptRenderer,
+    RecordingGenerationLog,
+    Reply,
+    ScriptedChatModel,
+)
 from mynth_core.testing.limits import FakeRateLimiter
 
 __all__ = [
@@ -36,6 +42,10 @@ __all__ = [
     "InMemoryTokenLedger",
     "InMemoryUserRepository",
     "InMemoryWebhookDeliveryLog",
+    "PlainPromptRenderer",
+    "RecordingGenerationLog",
+    "Reply",
+    "ScriptedChatModel",
     "SequentialIdFactory",
     "a_persona",
     "an_order",

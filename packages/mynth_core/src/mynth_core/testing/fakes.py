@@ -175,6 +175,9 @@ class InMemoryPersonaRepository:
             raise NotFoundError("version", version_id)
         return version
 
+    async def find_version(self, version_id: VersionId) -> PersonaVersion | None:
+        return self.store.versions.get(version_id)
+
     async def unpublish_all(self, owner: UserId, *, at: datetime) -> int:
         public = [
             p
