@@ -37,6 +37,8 @@ from mynth_adapters.auth import LocalIssuer  # noqa: E402
 from mynth_adapters.auth.local import KEY_DIR, KEY_FILE  # noqa: E402
 from mynth_adapters.bootstrap import bootstrap  # noqa: E402
 from mynth_adapters.health import Readiness  # noqa: E402
+from mynth_adapters.offline import OfflineChatModel  # noqa: E402
+from mynth_adapters.ratelimit import MemoryRateLimiter  # noqa: E402
 from mynth_adapters.settings import (  # noqa: E402
     PolarSettings,
     Settings,
@@ -53,14 +55,17 @@ from mynth_adapters.sql.users import SqlUserRepository  # noqa: E402
 from mynth_adapters.testing import fake_bootstrap, fake_container  # noqa: E402
 from mynth_core.billing import BillingProvider  # noqa: E402
 from mynth_core.clock import Clock  # noqa: E402
+from mynth_core.generation.ports import ChatModel  # noqa: E402
 from mynth_core.identity import IdentityVerifier  # noqa: E402
 from mynth_core.ids import UserId  # noqa: E402
+from mynth_core.limits import RateLimiter  # noqa: E402
 from mynth_core.testing import (  # noqa: E402
     FakeBillingProvider,
     FakeIdentityVerifier,
     FakeUnitOfWorkFactory,
     FrozenClock,
     InMemoryUserRepository,
+    ScriptedChatModel,
 )
 from mynth_core.testing.fakes import world_counts  # noqa: E402
 from mynth_core.uow import UnitOfWorkFactory  # noqa: E402
@@ -202,6 +207,7 @@ class Doubles:
     readiness: Readiness
     recent_users: RecentUsers
     billing: FakeBillingProvider
+    chat_model: ScriptedChatModel
 
 
 @asynccontextmanager
@@ -221,6 +227,8 @@ async def bootstrap_with_doubles(
         container.register(Readiness, instance=doubles.readiness)
         container.register(RecentUsers, instance=doubles.recent_users)
         container.register(BillingProvider, instance=doubles.billing)
+        container.register(ChatModel, instance=doubles.chat_model)
+        container.register(RateLimiter, instance=MemoryRateLimiter(doubles.clock))
         if uow is not None:
             container.register(UnitOfWorkFactory, instance=uow)
         yield container
@@ -260,6 +268,7 @@ class FakeBackend:
                 recent_users=doubles.recent_users,
                 settings=settings,
                 billing=doubles.billing,
+                chat_model=doubles.chat_model,
             )
             return fake_bootstrap(container)
 
@@ -378,7 +387,15 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.fixture
-def app(settings, backend, clock, verifier, readiness, recent_users, billing) -> Litestar:
+def chat_model() -> ScriptedChatModel:
+    """Scripted replies where a test queues them; the offline generator otherwise."""
+    return ScriptedChatModel(fallback=OfflineChatModel())
+
+
+@pytest.fixture
+def app(
+    settings, backend, clock, verifier, readiness, recent_users, billing, chat_model
+) -> Litestar:
     """The real app over `backend` (so once per backend), with the shared test doubles."""
     doubles = Doubles(
         clock=clock,
@@ -386,6 +403,7 @@ def app(settings, backend, clock, verifier, readiness, recent_users, billing) ->
         readiness=readiness,
         recent_users=recent_users,
         billing=billing,
+        chat_model=chat_model,
     )
     return create_app(settings, bootstrap=backend.bootstrap(doubles))
 

@@ -18,12 +18,22 @@ from mynth_adapters.auth import (
     PemKeySource,
 )
 from mynth_adapters.auth.webhooks import StandardWebhookVerifier
+from mynth_adapters.generation_log import LoggingGenerationLog
 from mynth_adapters.health import Check, Readiness
 from mynth_adapters.http_client import provider_client
 from mynth_adapters.inbound import ClerkWebhooks, PolarWebhooks
+from mynth_adapters.offline import OfflineChatModel
+from mynth_adapters.openrouter import OpenAICompatChatModel, chat_client, is_openrouter_url
 from mynth_adapters.polar import CHECKOUT_TIMEOUT, PolarBillingProvider
+from mynth_adapters.prompts import JinjaPromptRenderer
 from mynth_adapters.ratelimit import MemoryRateLimiter, RedisRateLimiter, redis_client
-from mynth_adapters.settings import ClerkSettings, EconomySettings, PolarSettings, Settings
+from mynth_adapters.settings import (
+    ClerkSettings,
+    EconomySettings,
+    OpenRouterSettings,
+    PolarSettings,
+    Settings,
+)
 from mynth_adapters.sql.engine import sql_engine
 from mynth_adapters.sql.migrate import is_at_head, migrate
 from mynth_adapters.sql.uow import SqlUnitOfWorkFactory
@@ -31,11 +41,14 @@ from mynth_adapters.usecases import USE_CASES
 from mynth_core.billing import BillingProvider, PackCatalogue, PackId, UnconfiguredBillingProvider
 from mynth_core.billing.services import HandleOrderPaid, HandleOrderRefunded, StartCheckout
 from mynth_core.clock import Clock, SystemClock
+from mynth_core.generation.ports import ChatModel, PromptRenderer
+from mynth_core.generation.runs import GenerationLog
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory, RandomIdFactory
 from mynth_core.ledger.model import TokenAmount
 from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.limits import RateLimiter
+from mynth_core.personas.writer import PersonaModels, Writer
 from mynth_core.pricing import Operation, PriceTable
 from mynth_core.uow import UnitOfWorkFactory
 from mynth_core.users import DeleteUser, RecentUsers, SyncClerkUser
@@ -72,12 +85,47 @@ async def bootstrap(settings: Settings) -> AsyncIterator[punq.Container]:
         container.register(RecentUsers, instance=RecentUsers(clock))
         container.register(LedgerPolicy, instance=ledger_policy(settings.economy))
         container.register(PriceTable, instance=price_table(settings.economy))
+        register_generation(container, await _chat_model(settings.openrouter, stack))
         for use_case in USE_CASES:
             container.register(use_case, scope=punq.Scope.singleton)
         catalogue = pack_catalogue(settings, container.resolve(PriceTable))
         billing = await _billing_provider(settings.polar, catalogue, stack)
         register_billing(container, settings, catalogue, billing)
         yield container
+
+
+def register_generation(container: punq.Container, chat_model: ChatModel) -> None:
+    """The chat model, the prompts, the model choice and the outcome log behind a `Writer`.
+
+    The `Writer` is built on first use, so a test that re-registers the chat model after
+    `bootstrap` gets it in every generation use case.
+    """
+    container.register(ChatModel, instance=chat_model)
+    container.register(PromptRenderer, instance=JinjaPromptRenderer())
+    container.register(GenerationLog, instance=LoggingGenerationLog())
+    container.register(PersonaModels, instance=PersonaModels())
+
+    def writer() -> Writer:
+        return Writer(
+            model=container.resolve(ChatModel),
+            renderer=container.resolve(PromptRenderer),
+            models=container.resolve(PersonaModels),
+            log=container.resolve(GenerationLog),
+        )
+
+    container.register(Writer, factory=writer, scope=punq.Scope.singleton)
+
+
+async def _chat_model(openrouter: OpenRouterSettings, stack: AsyncExitStack) -> ChatModel:
+    """OpenRouter (or any OpenAI-compatible server) with a key; else the offline generator."""
+    if openrouter.api_key is None:
+        return OfflineChatModel()
+    client = await stack.enter_async_context(chat_client(openrouter.base_url))
+    return OpenAICompatChatModel(
+        client=client,
+        api_key=openrouter.api_key,
+        is_openrouter=is_openrouter_url(openrouter.base_url),
+    )
 
 
 def pack_catalogue(settings: Settings, prices: PriceTable) -> PackCatalogue:

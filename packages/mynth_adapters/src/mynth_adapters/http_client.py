@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import math
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -27,6 +28,7 @@ from mynth_core.errors import (
     ProviderMisconfiguredError,
     ProviderRateLimitedError,
     ProviderRejectedError,
+    ProviderTimeoutError,
     ProviderUnavailableError,
 )
 
@@ -167,6 +169,13 @@ def decode_json(response: httpx.Response, *, provider: str) -> Any:  # noqa: ANN
         raise ProviderBadResponseError(f"{provider}: malformed JSON") from exc
 
 
+def _optional_fraction(
+    _: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and not 0 <= value < 1:
+        raise ValueError(f"{attribute.name} must be in [0, 1), not {value}")
+
+
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """The one retry policy (PROVIDERS §0.3): bounded attempts inside a total time budget.
@@ -174,15 +183,20 @@ class RetryPolicy:
     Retried: unavailable (transport errors, timeouts, 408/5xx) and rate-limited (429) errors,
     and a bad response once; never rejected or misconfigured ones. The wait is the error's
     `Retry-After` when it has one, else exponential backoff with jitter between `backoff_min`
-    and `backoff_max`. A wait that would end past `budget` stops at once and re-raises the last
+    and `backoff_max`; with `jitter` set, the backoff is instead `backoff_min`, doubling up to
+    `backoff_max`, each scaled by a random factor in `1 ± jitter`. A wait that would end past
+    `budget`, or a `Retry-After` above `max_retry_after`, stops at once and re-raises the last
     error (a rate-limited one carries its wait). The whole call, waits included, is cut at
-    `budget` seconds. Only wrap calls that are safe to repeat. `sleep` is the test seam.
+    `budget` seconds (`ProviderTimeoutError`). Only wrap calls that are safe to repeat. `sleep`
+    is the test seam.
     """
 
     attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
     budget: float = attrs.field(default=20.0, validator=attrs.validators.gt(0))
     backoff_min: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
     backoff_max: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
+    jitter: float | None = attrs.field(default=None, validator=_optional_fraction)
+    max_retry_after: float | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def run(self, attempt: Callable[[], Awaitable[T]], *, provider: str) -> T:
@@ -201,9 +215,15 @@ class RetryPolicy:
                 return bad_responses == 1
             return isinstance(exc, ProviderUnavailableError)
 
+        usual_stop = tenacity.stop_after_attempt(self.attempts) | tenacity.stop_before_delay(
+            self.budget
+        )
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            return usual_stop(state) or self._retry_after_too_long(state)
+
         retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(self.attempts)
-            | tenacity.stop_before_delay(self.budget),
+            stop=stop,
             wait=self._wait,
             retry=tenacity.retry_if_exception(should_retry),
             reraise=True,
@@ -214,18 +234,28 @@ class RetryPolicy:
             async with asyncio.timeout(self.budget):
                 return cast("T", await retrying(attempt))
         except TimeoutError as exc:
-            raise ProviderUnavailableError(
-                f"{provider}: no answer within {self.budget:g} s"
-            ) from exc
+            raise ProviderTimeoutError(f"{provider}: no answer within {self.budget:g} s") from exc
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, ProviderRateLimitedError) and exc.retry_after is not None:
             return float(exc.retry_after)
+        if self.jitter is not None:
+            base = min(self.backoff_min * 2.0 ** (state.attempt_number - 1), self.backoff_max)
+            return base * random.uniform(1 - self.jitter, 1 + self.jitter)  # noqa: S311 - backoff jitter, not a secret
         backoff = tenacity.wait_random_exponential(
             multiplier=self.backoff_min, min=self.backoff_min, max=self.backoff_max
         )
         return backoff(state)
+
+    def _retry_after_too_long(self, state: tenacity.RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        return (
+            self.max_retry_after is not None
+            and isinstance(exc, ProviderRateLimitedError)
+            and exc.retry_after is not None
+            and exc.retry_after > self.max_retry_after
+        )
 
 
 def _log_retry(provider: str) -> Callable[[tenacity.RetryCallState], None]:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import punq
 
-from mynth_adapters.bootstrap import pack_catalogue, register_billing
+from mynth_adapters.bootstrap import pack_catalogue, register_billing, register_generation
 from mynth_adapters.health import Readiness
+from mynth_adapters.offline import OfflineChatModel
 from mynth_adapters.settings import Settings
 from mynth_adapters.usecases import USE_CASES
 from mynth_core.billing import BillingProvider
 from mynth_core.clock import Clock
+from mynth_core.generation.ports import ChatModel
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory
 from mynth_core.ledger.services import LedgerPolicy
@@ -41,10 +43,12 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     recent_users: RecentUsers | None = None,
     settings: Settings | None = None,
     billing: BillingProvider | None = None,
+    chat_model: ChatModel | None = None,
 ) -> punq.Container:
     """A container whose ports are fakes; pass any of them in to inspect or steer it.
 
     `settings` supplies what fakes cannot: webhook secrets, Polar products, success URL.
+    The chat model defaults to the offline generator (deterministic, no network).
     """
     container = punq.Container()
     container.register(UnitOfWorkFactory, instance=uow or FakeUnitOfWorkFactory())
@@ -57,6 +61,7 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     container.register(RateLimiter, instance=FakeRateLimiter(clock))
     container.register(LedgerPolicy, instance=LedgerPolicy())
     container.register(PriceTable, instance=PriceTable())
+    register_generation(container, chat_model or OfflineChatModel())
     for use_case in USE_CASES:
         container.register(use_case, scope=punq.Scope.singleton)
     settings = settings or Settings.embedded(Path(".mynth"))

@@ -15,6 +15,8 @@ from mynth_core.ledger.services import (
     ListLedger,
     Refund,
 )
+from mynth_core.personas.generation import EnhancePersona, GeneratePersona
+from mynth_core.personas.properties import RunPropertyAction
 from mynth_core.personas.services import (
     ClonePersona,
     CreatePersona,
@@ -41,6 +43,9 @@ USE_CASES: Final = (
     ClonePersona,
     DeletePersona,
     ListPersonaEvents,
+    GeneratePersona,
+    EnhancePersona,
+    RunPropertyAction,
     GetBalance,
     ListLedger,
     Charge,

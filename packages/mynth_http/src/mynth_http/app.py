@@ -17,6 +17,7 @@ from mynth_http.di import DEPENDENCIES
 from mynth_http.logging import configure_logging
 from mynth_http.middleware import EdgeMiddleware, JsonOnlyRequest
 from mynth_http.problems import EXCEPTION_HANDLERS
+from mynth_http.streaming import GenerationRunner
 
 Bootstrap = Callable[[Settings], AbstractAsyncContextManager[punq.Container]]
 
@@ -29,7 +30,11 @@ def create_app(settings: Settings, *, bootstrap: Bootstrap) -> Litestar:
     async def container_lifespan(app: Litestar) -> AsyncIterator[None]:
         async with bootstrap(settings) as container:
             app.state.container = container
-            yield
+            app.state.runner = runner = GenerationRunner()
+            try:
+                yield
+            finally:  # generations still running get their grace period, then a refund
+                await runner.drain()
 
     app = Litestar(
         route_handlers=list(CONTROLLERS),

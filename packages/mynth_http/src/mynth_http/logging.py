@@ -24,6 +24,8 @@ class RequestContext:
 
     request_id: str
     user_id: str | None = None
+    response_headers: list[tuple[bytes, bytes]] = attrs.Factory(list)
+    """Headers decided while handling (e.g. `RateLimit-*`), added to whatever response goes out."""
 
 
 current_request: ContextVar[RequestContext | None] = ContextVar("mynth_request", default=None)

@@ -65,7 +65,11 @@ class EdgeMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    *context.response_headers,
+                    id_header,
+                ]
             await send(message)
 
         try:

@@ -25,7 +25,11 @@ from mynth_core.errors import (
     AuthenticationRequiredError,
     CheckoutUnavailableError,
     ConflictError,
+    ContentRefusedError,
     FieldError,
+    GenerationEmptyError,
+    GenerationInProgressError,
+    GenerationInvalidError,
     InsufficientTokensError,
     InvalidTokenError,
     MalformedWebhookError,
@@ -33,9 +37,13 @@ from mynth_core.errors import (
     NoChangeError,
     NotFoundError,
     PaymentProviderError,
+    PropertyMissingError,
     ProviderError,
+    ProviderRateLimitedError,
+    ProviderTimeoutError,
     RateLimitedError,
     ServiceUnavailableError,
+    UnknownModelError,
     ValidationError,
     VersionConflictError,
     VersionInUseError,
@@ -90,7 +98,39 @@ PROBLEMS: Final[Mapping[type[MynthError], Problem]] = {
     WebhookRejectedError: Problem(
         401, "invalid-signature", "Invalid signature", "The webhook signature was rejected"
     ),
-    ProviderError: Problem(502, "provider-error", "Provider error", "An upstream provider failed"),
+    ProviderError: Problem(
+        502, "provider-error", "Provider error", "The model provider failed; nothing was charged"
+    ),
+    ProviderRateLimitedError: Problem(
+        503, "provider-busy", "Provider busy", "The model provider is busy; nothing was charged"
+    ),
+    ProviderTimeoutError: Problem(
+        504,
+        "provider-timeout",
+        "Provider timeout",
+        "The model provider did not answer in time; nothing was charged",
+    ),
+    ContentRefusedError: Problem(
+        422,
+        "content-refused",
+        "Content refused",
+        "The model provider refused this content; nothing was charged",
+    ),
+    GenerationInvalidError: Problem(
+        502,
+        "generation-invalid",
+        "Generation invalid",
+        "The model's answer was unusable; nothing was charged",
+    ),
+    GenerationEmptyError: Problem(
+        502,
+        "generation-empty",
+        "Generation empty",
+        "The model answered with nothing; nothing was charged",
+    ),
+    UnknownModelError: Problem(422, "unknown-model", "Unknown model"),
+    GenerationInProgressError: Problem(409, "generation-in-progress", "Generation in progress"),
+    PropertyMissingError: Problem(422, "property-missing", "Property missing"),
     PaymentProviderError: Problem(
         502,
         "payment-provider-error",
@@ -119,6 +159,7 @@ INTERNAL_ERROR: Final = Problem(
     500, "internal-error", "Internal server error", "An unexpected error occurred"
 )
 
+PROVIDER_BUSY_RETRY_AFTER: Final = 30  # seconds, when a busy provider named no wait
 _BEARER: Final = "Bearer"
 _BEARER_INVALID: Final = 'Bearer error="invalid_token"'
 
@@ -168,13 +209,31 @@ def _extensions(error: MynthError) -> dict[str, object]:
     if isinstance(error, InsufficientTokensError):
         return {"required": error.required, "available": error.available}
     if isinstance(error, RateLimitedError):
-        return {"retry_after": error.retry_after}
+        return {"retry_after": error.retry_after, "bucket": error.bucket}
+    if isinstance(error, ProviderRateLimitedError):
+        return {"retry_after": error.retry_after or PROVIDER_BUSY_RETRY_AFTER}
     return {}
+
+
+def problem_body(error: BaseException) -> dict[str, object]:
+    """The problem-details object for `error`, as an SSE `error` event carries it.
+
+    Anything but a known core error is logged and answered as an internal error.
+    """
+    problem = problem_for(error) if isinstance(error, MynthError) else None
+    if problem is None or not isinstance(error, MynthError):
+        _log.error("http.stream_error", exc_info=error)
+        return msgspec.json.decode(encode_problem(INTERNAL_ERROR))  # type: ignore[no-any-return]
+    return msgspec.json.decode(  # type: ignore[no-any-return]
+        encode_problem(problem, str(error), **_extensions(error))
+    )
 
 
 def _headers(error: MynthError) -> dict[str, str]:
     if isinstance(error, RateLimitedError):
         return {"Retry-After": str(error.retry_after)}
+    if isinstance(error, ProviderRateLimitedError):
+        return {"Retry-After": str(error.retry_after or PROVIDER_BUSY_RETRY_AFTER)}
     if isinstance(error, AuthenticationRequiredError):
         return {"WWW-Authenticate": _BEARER}
     if isinstance(error, InvalidTokenError | AccountDeletedError):
@@ -229,12 +288,21 @@ _DOCUMENTED: Final[Mapping[int, str]] = {
     400: "`invalid-json`: the body is not valid JSON",
     401: "`authentication-required`, `invalid-token`, `account-deleted` or `invalid-signature`",
     404: "`not-found`: unknown, someone else's or deleted (identical body)",
-    409: "`version-conflict`: `base_version_id` is no longer current",
+    409: "`version-conflict` or `generation-in-progress` (an `Idempotency-Key` in use)",
     413: "`payload-too-large`: the body is over the limit",
     415: "`unsupported-media-type`: the body is not JSON",
-    422: "`validation-failed` (`errors: [{field, message}]`) or `no-change`",
-    502: "`payment-provider-error`: the payment provider failed after retries",
-    503: "`checkout-unavailable` or `service-unavailable`",
+    402: "`insufficient-tokens` (`required`, `available`)",
+    422: (
+        "`validation-failed` (`errors: [{field, message}]`), `no-change`, `unknown-model`, "
+        "`property-missing` or `content-refused`"
+    ),
+    429: "`rate-limited` (`retry_after`, `bucket`); `Retry-After` and `RateLimit-*` headers",
+    502: (
+        "`provider-error`, `generation-invalid`, `generation-empty` (refunded) or "
+        "`payment-provider-error`"
+    ),
+    503: "`provider-busy` (refunded), `checkout-unavailable` or `service-unavailable`",
+    504: "`provider-timeout`: the model provider did not answer in time (refunded)",
 }
 
 

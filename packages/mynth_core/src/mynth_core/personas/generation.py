@@ -117,30 +117,39 @@ class GeneratePersona:
     prices: PriceTable
     writer: Writer
 
+    async def sketch(self, request: GenerateRequest) -> Generation[SketchedPersona]:
+        """An anonymous caller's generation: free, never stored (rate limited by the caller).
+
+        Raises:
+            ValidationError: a bad prompt.
+            UnknownModelError: `model` is not a persona-generation model.
+            AuthenticationRequiredError: the request names a persona to regenerate.
+        """
+        check_prompt("prompt", request.prompt)
+        if request.persona_id is not None:
+            raise AuthenticationRequiredError
+        models = self.writer.models.generate.choose(request.model)
+        trace = Trace(operation=Operation.PERSONA_GENERATE, models=models)
+        return Generation(logged(self.writer, trace, self._sketch(request, models, trace)))
+
     async def __call__(
         self,
-        who: Principal | None,
+        who: Principal,
         request: GenerateRequest,
         *,
         idempotency_key: str | None = None,
-    ) -> Generation[SketchedPersona] | Generation[GeneratedPersonaResult]:
+    ) -> Generation[GeneratedPersonaResult]:
         """Check, charge, and return the generation to run.
 
         Raises:
             ValidationError: a bad prompt or `Idempotency-Key`.
             UnknownModelError: `model` is not a persona-generation model.
-            AuthenticationRequiredError: an anonymous caller named a persona.
             NotFoundError: the persona to regenerate is not the caller's.
             InsufficientTokensError: the balance cannot cover the charge.
             GenerationInProgressError: the `Idempotency-Key` is in use by a running request.
         """
         check_prompt("prompt", request.prompt)
         models = self.writer.models.generate.choose(request.model)
-        if who is None:
-            if request.persona_id is not None:
-                raise AuthenticationRequiredError
-            trace = Trace(operation=Operation.PERSONA_GENERATE, models=models)
-            return Generation(logged(self.writer, trace, self._sketch(request, models, trace)))
         user = who.user_id
         operation = Operation.PERSONA_GENERATE
         key = charge_key(operation, user, idempotency_key, self.ids)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import attrs
 
 from mynth_core.generation.ports import (
+    ChatModel,
     ChatRequest,
     Completion,
     PromptMessage,
@@ -39,13 +41,14 @@ class Reply:
 
 @attrs.define
 class ScriptedChatModel:
-    """`ChatModel` answering from a FIFO of `Reply`s, then with `default` text.
+    """`ChatModel` answering from a FIFO of `Reply`s, then from `fallback`, else `default` text.
 
     Every request is recorded. The served model is the reply's `model`, else the request's
     first model.
     """
 
     default: str = "Scripted reply."
+    fallback: ChatModel | None = None
     replies: deque[Reply] = attrs.field(factory=deque)
     requests: list[ChatRequest] = attrs.field(factory=list)
 
@@ -61,6 +64,11 @@ class ScriptedChatModel:
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[TextDelta | Completion, None]:
         self.requests.append(request)
+        if not self.replies and self.fallback is not None:
+            async with aclosing(self.fallback.stream(request)) as items:
+                async for item in items:
+                    yield item
+            return
         reply = self.replies.popleft() if self.replies else Reply(self.default)
         if reply.error is not None and reply.fail_after is None:
             raise reply.error
@@ -109,7 +117,7 @@ class RecordingGenerationLog:
 
 
 if TYPE_CHECKING:
-    from mynth_core.generation.ports import ChatModel, PromptRenderer
+    from mynth_core.generation.ports import PromptRenderer
     from mynth_core.generation.runs import GenerationLog
 
     _model: type[ChatModel] = ScriptedChatModel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mynth_http.controllers.economy import MeController, PricingController
+from mynth_http.controllers.generation import GenerationController
 from mynth_http.controllers.payments import CheckoutController, WebhookController
 from mynth_http.controllers.personas import PersonaController
 from mynth_http.controllers.system import SystemController
@@ -10,6 +11,7 @@ from mynth_http.controllers.system import SystemController
 CONTROLLERS = (
     SystemController,
     PersonaController,
+    GenerationController,
     MeController,
     PricingController,
     CheckoutController,
@@ -19,6 +21,7 @@ CONTROLLERS = (
 __all__ = [
     "CONTROLLERS",
     "CheckoutController",
+    "GenerationController",
     "MeController",
     "PersonaController",
     "PricingController",

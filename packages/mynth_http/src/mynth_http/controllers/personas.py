@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from mynth_core.identity import Principal
@@ -24,6 +24,7 @@ from mynth_core.personas.services import (
 )
 from mynth_http.di import Injected
 from mynth_http.problems import problem_responses
+from mynth_http.ratelimit import admit_creation
 from mynth_http.schemas.personas import (
     CreatePersonaIn,
     EditPersonaIn,
@@ -46,6 +47,7 @@ Cursor = Annotated[str | None, QueryParameter(description="`next_cursor` of the 
 LIST = problem_responses(400, 401, 422)
 READ = problem_responses(400, 401, 404, 422)
 WRITE = problem_responses(400, 401, 404, 413, 415, 422)
+CREATE = problem_responses(400, 401, 404, 413, 415, 422, 429)
 EDIT = problem_responses(400, 401, 404, 409, 413, 415, 422)
 
 
@@ -55,13 +57,15 @@ class PersonaController(Controller):
     path = "/v1/personas"
     tags = ["personas"]  # noqa: RUF012 - Litestar reads this class attribute
 
-    @post("/", operation_id="CreatePersona", responses=WRITE, summary="Create from data")
+    @post("/", operation_id="CreatePersona", responses=CREATE, summary="Create from data")
     async def create_persona(
         self,
+        request: Request[Any, Any, Any],
         principal: Me,
         data: JSONBody[CreatePersonaIn],
         create_persona: Injected[CreatePersona],
     ) -> PersonaOut:
+        await admit_creation(request, principal)
         persona = await create_persona(principal, data.data.to_data(), data.title)
         return PersonaOut.of(persona)
 
@@ -146,12 +150,17 @@ class PersonaController(Controller):
     @post(
         "/{persona_id:str}/clone",
         operation_id="ClonePersona",
-        responses=READ,
+        responses=CREATE,
         summary="Clone an own or public persona",
     )
     async def clone_persona(
-        self, principal: Me, persona_id: Id, clone_persona: Injected[ClonePersona]
+        self,
+        request: Request[Any, Any, Any],
+        principal: Me,
+        persona_id: Id,
+        clone_persona: Injected[ClonePersona],
     ) -> PersonaOut:
+        await admit_creation(request, principal)
         return PersonaOut.of(await clone_persona(principal, PersonaId(persona_id)))
 
     @get(
