@@ -38,7 +38,6 @@ from mynth_adapters.auth.local import KEY_DIR, KEY_FILE  # noqa: E402
 from mynth_adapters.bootstrap import bootstrap  # noqa: E402
 from mynth_adapters.health import Readiness  # noqa: E402
 from mynth_adapters.offline import OfflineChatModel  # noqa: E402
-from mynth_adapters.ratelimit import MemoryRateLimiter  # noqa: E402
 from mynth_adapters.settings import (  # noqa: E402
     PolarSettings,
     Settings,
@@ -62,6 +61,7 @@ from mynth_core.limits import RateLimiter  # noqa: E402
 from mynth_core.testing import (  # noqa: E402
     FakeBillingProvider,
     FakeIdentityVerifier,
+    FakeRateLimiter,
     FakeUnitOfWorkFactory,
     FrozenClock,
     InMemoryUserRepository,
@@ -208,6 +208,7 @@ class Doubles:
     recent_users: RecentUsers
     billing: FakeBillingProvider
     chat_model: ScriptedChatModel
+    limiter: FakeRateLimiter
 
 
 @asynccontextmanager
@@ -228,7 +229,7 @@ async def bootstrap_with_doubles(
         container.register(RecentUsers, instance=doubles.recent_users)
         container.register(BillingProvider, instance=doubles.billing)
         container.register(ChatModel, instance=doubles.chat_model)
-        container.register(RateLimiter, instance=MemoryRateLimiter(doubles.clock))
+        container.register(RateLimiter, instance=doubles.limiter)
         if uow is not None:
             container.register(UnitOfWorkFactory, instance=uow)
         yield container
@@ -269,6 +270,7 @@ class FakeBackend:
                 settings=settings,
                 billing=doubles.billing,
                 chat_model=doubles.chat_model,
+                limiter=doubles.limiter,
             )
             return fake_bootstrap(container)
 
@@ -393,8 +395,14 @@ def chat_model() -> ScriptedChatModel:
 
 
 @pytest.fixture
+def limiter(clock) -> FakeRateLimiter:
+    """The memory store's exact sliding windows on the frozen clock, with a switchable outage."""
+    return FakeRateLimiter(clock)
+
+
+@pytest.fixture
 def app(
-    settings, backend, clock, verifier, readiness, recent_users, billing, chat_model
+    settings, backend, clock, verifier, readiness, recent_users, billing, chat_model, limiter
 ) -> Litestar:
     """The real app over `backend` (so once per backend), with the shared test doubles."""
     doubles = Doubles(
@@ -404,6 +412,7 @@ def app(
         recent_users=recent_users,
         billing=billing,
         chat_model=chat_model,
+        limiter=limiter,
     )
     return create_app(settings, bootstrap=backend.bootstrap(doubles))
 

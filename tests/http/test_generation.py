@@ -326,3 +326,41 @@ async def test_a_property_action_on_a_fixed_field_is_a_validation_problem(
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "property"
+
+
+def _log_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+async def test_each_generation_writes_one_outcome_event_without_its_content(
+    client, alice, alice_id, chat_model, capsys
+) -> None:
+    chat_model.script(PERSONA, Reply(error=ProviderTimeoutError("slow")))
+    capsys.readouterr()
+
+    await client.post(
+        "/v1/personas/generate",
+        json={"prompt": "a very secret prompt"},
+        headers=alice | {"X-Request-ID": "gen-log"},
+    )
+    await client.post("/v1/personas/generate", json={"prompt": "x"}, headers=alice)
+
+    logs = capsys.readouterr().err
+    lines = [e for e in _log_lines(logs) if e["event"].startswith("generation.")]
+    assert [e["event"] for e in lines] == ["generation.succeeded", "generation.failed"]
+    ok, failed = lines
+    assert ok["request_id"] == "gen-log"
+    assert ok["user_id"] == alice_id
+    assert ok["operation"] == "persona_generate"
+    assert ok["outcome"] == "success"
+    assert ok["provider"] == "scripted"
+    assert ok["model"] == ok["model_requested"]
+    assert ok["attempts"] == 1
+    assert ok["usage"]["completion_tokens"] > 0
+    assert (ok["tokens_charged"], ok["tokens_refunded"]) == (1, 0)
+    assert ok["latency_ms"] >= ok["ttft_ms"] >= 0
+    assert ok["persona_id"].startswith("prs_")
+    assert (failed["outcome"], failed["tokens_refunded"]) == ("timeout", 1)
+    assert failed["error"]["type"] == "ProviderTimeoutError"
+    assert "a very secret prompt" not in logs
+    assert "Aurora Vale" not in logs

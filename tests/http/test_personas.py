@@ -22,6 +22,8 @@ async def test_creating_a_persona_answers_201_with_version_1_from_manual(client,
     assert persona["publication"]["status"] == "none"
     assert persona["publication"]["public_version_id"] is None
     assert persona["publication"]["tags"] == []
+    assert len(persona["suggested_properties"]) == 3
+    assert "fears" not in persona["suggested_properties"]
     version = persona["current_version"]
     assert version["version_number"] == 1
     assert version["source"] == "manual"

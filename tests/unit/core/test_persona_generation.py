@@ -38,7 +38,7 @@ from mynth_core.personas.generation import (
 )
 from mynth_core.personas.model import VersionSource
 from mynth_core.personas.prompts import PropertyAction
-from mynth_core.personas.properties import RunPropertyAction
+from mynth_core.personas.properties import SUGGESTIONS, RunPropertyAction, suggested_properties
 from mynth_core.personas.services import CreatePersona, EditPersona, EditRequest
 from mynth_core.personas.writer import PERSONA_GENERATION_WEIGHTS, PersonaModels, Writer
 from mynth_core.pricing import PriceTable
@@ -47,6 +47,7 @@ from mynth_core.testing import (
     RecordingGenerationLog,
     Reply,
     ScriptedChatModel,
+    a_persona,
     persona_data,
 )
 from mynth_core.testing.fakes import world_counts
@@ -484,3 +485,13 @@ async def test_a_property_answer_without_the_property_fails_after_one_retry(worl
             await world.property_action(ALICE, persona.id, "appearance", PropertyAction.REWRITE)
         ).result()
     assert len(world.model.requests) == 2
+
+
+def test_three_stable_suggestions_name_properties_the_persona_lacks() -> None:
+    persona, _ = a_persona(data=persona_data().apply(PersonaPatch.of(extensions={"fears": "x"})))
+
+    suggested = suggested_properties(persona.current_version)
+
+    assert len(set(suggested)) == 3
+    assert set(suggested) <= set(SUGGESTIONS) - {"fears"}
+    assert suggested_properties(persona.current_version) == suggested

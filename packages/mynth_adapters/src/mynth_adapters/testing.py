@@ -44,6 +44,7 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     settings: Settings | None = None,
     billing: BillingProvider | None = None,
     chat_model: ChatModel | None = None,
+    limiter: RateLimiter | None = None,
 ) -> punq.Container:
     """A container whose ports are fakes; pass any of them in to inspect or steer it.
 
@@ -58,7 +59,7 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     container.register(IdentityVerifier, instance=verifier or FakeIdentityVerifier())
     container.register(Readiness, instance=readiness or Readiness())
     container.register(RecentUsers, instance=recent_users or RecentUsers(clock))
-    container.register(RateLimiter, instance=FakeRateLimiter(clock))
+    container.register(RateLimiter, instance=limiter or FakeRateLimiter(clock))
     container.register(LedgerPolicy, instance=LedgerPolicy())
     container.register(PriceTable, instance=PriceTable())
     register_generation(container, chat_model or OfflineChatModel())

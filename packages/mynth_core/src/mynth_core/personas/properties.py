@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncGenerator, Mapping
 from contextlib import aclosing
 from typing import Any, Final
@@ -49,6 +50,40 @@ from mynth_core.uow import UnitOfWorkFactory
 
 PROPERTY_TIMEOUT: Final = 40.0  # §4.8
 FIXED_PROPERTIES: Final = frozenset({"name", "age", "gender", "summary", "extensions"})
+
+
+SUGGESTIONS: Final = (
+    "hobbies",
+    "top_5_movies",
+    "favorite_foods",
+    "skills",
+    "fears",
+    "goals",
+    "relationships",
+    "quirks",
+    "favorite_music",
+    "favorite_books",
+    "favorite_places",
+    "daily_routine",
+    "secrets",
+    "catchphrases",
+    "strengths",
+    "weaknesses",
+    "values",
+    "habits",
+)
+SUGGESTED: Final = 3
+
+
+def suggested_properties(version: PersonaVersion) -> tuple[str, ...]:
+    """Three custom properties the version lacks, drawn at random (§4.8).
+
+    The draw is seeded by the version id, so a persona shows the same suggestions until it
+    changes.
+    """
+    missing = [name for name in SUGGESTIONS if name not in version.data.extensions]
+    rng = random.Random(version.id)  # noqa: S311 - a stable shuffle, not a secret
+    return tuple(rng.sample(missing, min(SUGGESTED, len(missing))))
 
 
 def property_target(data: PersonaData, name: str, action: PropertyAction) -> PropertyAction:

@@ -23,6 +23,7 @@ from mynth_core.personas.fields import (
     PersonaPatch,
 )
 from mynth_core.personas.model import Persona, PersonaVersion
+from mynth_core.personas.properties import suggested_properties
 from mynth_core.personas.services import EditRequest
 from mynth_http.schemas.common import Timestamp, documented, rfc3339
 
@@ -251,6 +252,7 @@ class PersonaOut(msgspec.Struct, kw_only=True):
     profile_image: ProfileImageOut | None
     publication: PublicationOut
     cloned_from: ClonedFromOut | None
+    suggested_properties: list[str]
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -267,6 +269,7 @@ class PersonaOut(msgspec.Struct, kw_only=True):
             cloned_from=None
             if source is None
             else ClonedFromOut(persona_id=source.persona_id, version_id=source.version_id),
+            suggested_properties=list(suggested_properties(persona.current_version)),
             created_at=rfc3339(persona.created_at),
             updated_at=rfc3339(persona.updated_at),
         )
