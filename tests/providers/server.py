@@ -26,7 +26,9 @@ class LoopbackServer:
 
     def start(self) -> None:
         self.stopping.clear()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP (not 0) makes asyncio set TCP_NODELAY on accepted connections; without
+        # it every small write after the first waits ~40 ms for the client's delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(

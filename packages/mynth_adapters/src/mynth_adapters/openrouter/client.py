@@ -147,7 +147,11 @@ class OpenAICompatChatModel:
         deadline: float,
         attempt: Callable[[str, tuple[str, ...]], Awaitable[T]],
     ) -> T:
-        """Run `attempt(model, fallbacks)` per model with retries until one succeeds."""
+        """Run `attempt(model, fallbacks)` with retries, model after model, until one succeeds.
+
+        Only a generic server is asked for each model in turn; a misconfigured key stops at
+        once (it fails every model) and an expired deadline too. The last error is raised.
+        """
         if self.is_openrouter:  # OpenRouter walks `models` itself
             plans = [(request.models[0], request.models[1:])]
         else:
@@ -248,7 +252,7 @@ class OpenAICompatChatModel:
             error_body = await _bounded_body(response, ERROR_BODY_LIMIT)
             raise response_error(response, error_body, provider=self.provider, now=self.clock.now())
         state = self._state(response)
-        if "text/event-stream" not in response.headers.get("content-type", ""):
+        if "text/event-stream" not in response.headers.get("content-type", "").lower():
             # Plain JSON at 2xx: usually only `{"error": …}`, else the whole answer at once.
             await response.aread()
             document = decode_json(response, provider=self.provider)
