@@ -28,9 +28,7 @@ def redis_url() -> str:
     return url
 
 
-async def test_two_instances_share_the_anonymous_bucket_through_redis(
-    settings, redis_url
-) -> None:
+async def test_two_instances_share_the_anonymous_bucket_through_redis(settings, redis_url) -> None:
     shared = attrs.evolve(settings, redis_url=redis_url)
     # A fresh /64 per run: Redis keeps the window of earlier runs for an hour.
     network = f"2001:db8:{secrets.randbelow(0xFFFF):x}:{secrets.randbelow(0xFFFF):x}"

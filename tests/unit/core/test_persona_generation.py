@@ -7,8 +7,8 @@ import random
 
 import attrs
 import pytest
-from tests.ledgerkit import LedgerWorld
 
+from ledgerkit import LedgerWorld
 from mynth_core.errors import (
     AuthenticationRequiredError,
     GenerationInProgressError,
