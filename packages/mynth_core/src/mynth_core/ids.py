@@ -9,10 +9,14 @@ UserId = NewType("UserId", str)  # the identity provider's `sub`, as issued
 PersonaId = NewType("PersonaId", str)  # prs_
 VersionId = NewType("VersionId", str)  # prv_
 EventId = NewType("EventId", str)  # pev_
+ChatId = NewType("ChatId", str)  # pch_
+MessageId = NewType("MessageId", str)  # msg_
 
 PERSONA = "prs"
 VERSION = "prv"
 EVENT = "pev"
+CHAT = "pch"
+MESSAGE = "msg"
 
 
 class IdFactory(Protocol):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the ports import this module for their use cases; avoid the cycle
     from mynth_core.billing.ports import CheckoutRepository
+    from mynth_core.chats.ports import ChatRepository
     from mynth_core.ledger.ports import TokenLedger
     from mynth_core.personas.ports import EventLog, PersonaRepository
     from mynth_core.users import UserRepository
@@ -37,6 +38,9 @@ class UnitOfWork(Protocol):
 
     @property
     def deliveries(self) -> WebhookDeliveryLog: ...
+
+    @property
+    def chats(self) -> ChatRepository: ...
 
     async def commit(self) -> None: ...
 

@@ -21,6 +21,7 @@ from mynth_core.pagination import Page, PageRequest, decode_cursor, encode_curso
 from mynth_core.personas.events import StoredEvent
 from mynth_core.personas.model import Persona, PersonaVersion
 from mynth_core.pricing import Pack
+from mynth_core.testing.chats import ChatStore, InMemoryChatRepository
 from mynth_core.users import User
 
 T = TypeVar("T")
@@ -109,6 +110,7 @@ class InMemoryStore:
     accounts: dict[UserId, Account] = attrs.field(factory=dict)
     checkouts: dict[str, CheckoutSession] = attrs.field(factory=dict)
     deliveries: dict[tuple[str, str], datetime] = attrs.field(factory=dict)
+    chats: ChatStore = attrs.field(factory=ChatStore)
 
 
 @attrs.define
@@ -346,6 +348,7 @@ class FakeUnitOfWork:
     ledger: InMemoryTokenLedger
     checkouts: InMemoryCheckoutRepository
     deliveries: InMemoryWebhookDeliveryLog
+    chats: InMemoryChatRepository
     read_only: bool = False
     committed: bool = False
 
@@ -385,6 +388,7 @@ class FakeUnitOfWorkFactory:
             ledger=InMemoryTokenLedger(store),
             checkouts=InMemoryCheckoutRepository(store),
             deliveries=InMemoryWebhookDeliveryLog(store),
+            chats=InMemoryChatRepository(store.chats),
             read_only=read_only,
         )
 
@@ -400,6 +404,8 @@ def world_counts(factory: FakeUnitOfWorkFactory) -> Mapping[str, int]:
         "ledger": len(store.ledger),
         "checkouts": len(store.checkouts),
         "deliveries": len(store.deliveries),
+        "chats": len(store.chats.chats),
+        "messages": len(store.chats.messages),
     }
 
 

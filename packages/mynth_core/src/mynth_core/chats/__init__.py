@@ -1,0 +1,1 @@
+"""Chats: roleplay and story conversations with a persona, over a message tree."""
