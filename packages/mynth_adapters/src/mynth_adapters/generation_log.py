@@ -35,7 +35,7 @@ def generation_fields(record: GenerationRecord) -> dict[str, object]:
         "latency_ms": record.latency_ms,
         "ttft_ms": record.ttft_ms,
     }
-    for key in ("persona_id", "version_id"):
+    for key in ("persona_id", "version_id", "chat_id", "message_id"):
         if (value := getattr(record, key)) is not None:
             fields[key] = value
     if record.error_type is not None:

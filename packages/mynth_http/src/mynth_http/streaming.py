@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, Final, Generic, TypeVar
 
 import attrs
@@ -20,7 +20,7 @@ import msgspec
 from litestar import Request
 from litestar.response import Stream
 
-from mynth_core.generation.runs import Generation, Partial
+from mynth_core.generation.runs import Generation, Progress
 from mynth_http.logging import RequestContext, current_request
 from mynth_http.problems import problem_body
 
@@ -44,9 +44,13 @@ def sse(event: str, data: object) -> bytes:
 
 @attrs.frozen
 class Shapes(Generic[T]):
-    """How a generation's events look on the wire: its partial objects and its result."""
+    """How a generation's events look on the wire.
 
-    partial: Callable[[Mapping[str, object]], object]
+    `progress` gives `(event name, data)` for a progress event (None leaves it out); `done`
+    gives the body of the result's `done` event.
+    """
+
+    progress: Callable[[Progress], tuple[str, object] | None]
     done: Callable[[T], object]
 
 
@@ -129,8 +133,9 @@ async def _relay(
     try:
         async with contextlib.aclosing(generation.events) as events:
             async for event in events:
-                if isinstance(event, Partial):
-                    queue.put_nowait(sse("partial", shapes.partial(event.fields)))
+                if isinstance(event, Progress):
+                    if (shaped := shapes.progress(event)) is not None:
+                        queue.put_nowait(sse(*shaped))
                 else:
                     queue.put_nowait(sse("done", shapes.done(event)))
     except asyncio.CancelledError:

@@ -37,8 +37,14 @@ R = TypeVar("R")
 STRUCTURED_ATTEMPTS = 2  # "a structured output that fails to parse or validate is retried once"
 
 
+class Progress:
+    """Base of the events a generation yields before its result."""
+
+    __slots__ = ()
+
+
 @attrs.frozen
-class Partial:
+class Partial(Progress):
     """The structured object generated so far (fields fill in as the model writes)."""
 
     fields: Mapping[str, object]
@@ -46,18 +52,18 @@ class Partial:
 
 @attrs.frozen
 class Generation(Generic[T]):
-    """A started generation: `events` yields `Partial`s, then exactly one `T` as the last item.
+    """A started generation: `events` yields `Progress`, then exactly one `T` as the last item.
 
     Iterate it to the end (or close it): finishing is what stores the result or refunds the
     charge. `replayed` marks the answer to a repeated `Idempotency-Key`.
     """
 
-    events: AsyncGenerator[Partial | T, None]
+    events: AsyncGenerator[Progress | T, None]
     replayed: bool = False
 
     async def result(self) -> T:
         """Run to the end and return the result, ignoring the partial objects."""
-        results = [event async for event in self.events if not isinstance(event, Partial)]
+        results = [event async for event in self.events if not isinstance(event, Progress)]
         if len(results) != 1:
             msg = "a generation must end with exactly one result"
             raise AssertionError(msg)
@@ -67,7 +73,7 @@ class Generation(Generic[T]):
     def of(cls, value: T, *, replayed: bool = False) -> Generation[T]:
         """A generation that is already finished (a replay)."""
 
-        async def once() -> AsyncGenerator[Partial | T, None]:
+        async def once() -> AsyncGenerator[Progress | T, None]:
             yield value
 
         return cls(once(), replayed=replayed)
@@ -135,6 +141,8 @@ class GenerationRecord:
     ttft_ms: float | None = None
     persona_id: str | None = None
     version_id: str | None = None
+    chat_id: str | None = None
+    message_id: str | None = None
     error_type: str | None = None
     error_message: str | None = None
     provider_status: int | None = None
@@ -154,6 +162,8 @@ class Trace:
     models: tuple[str, ...] = ()
     persona_id: str | None = None
     version_id: str | None = None
+    chat_id: str | None = None
+    message_id: str | None = None
     tokens_charged: int = 0
     tokens_refunded: int = 0
     completion: Completion | None = None
@@ -185,6 +195,8 @@ class Trace:
             ttft_ms=None if self.ttft_ms is None else round(self.ttft_ms, 1),
             persona_id=self.persona_id,
             version_id=self.version_id,
+            chat_id=self.chat_id,
+            message_id=self.message_id,
             error_type=type(error).__name__ if error is not None else None,
             error_message=str(error)[:300] if error is not None else None,
             provider_status=_status(error),
@@ -287,3 +299,19 @@ class StructuredStream(Generic[R]):
         except (ValueError, GenerationInvalidError) as exc:
             return GenerationInvalidError(f"unusable structured output: {exc}")
         return None
+
+
+async def logged(
+    log: GenerationLog, trace: Trace, body: AsyncGenerator[Progress | T, None]
+) -> AsyncGenerator[Progress | T, None]:
+    """Relay `body`; log the outcome in one record when the result or an error comes."""
+    try:
+        async with aclosing(body) as events:
+            async for event in events:
+                if not isinstance(event, Progress):
+                    log.record(trace.finish())
+                yield event
+    except BaseException as exc:
+        trace.tokens_refunded = trace.tokens_charged
+        log.record(trace.finish(exc))
+        raise

@@ -28,6 +28,7 @@ from mynth_core.generation.runs import (
     Partial,
     StructuredStream,
     Trace,
+    logged,
 )
 from mynth_core.identity import Principal
 from mynth_core.ids import PERSONA, VERSION, IdFactory, PersonaId, UserId, VersionId
@@ -57,7 +58,6 @@ from mynth_core.personas.writer import (
     charged_amount,
     check_prompt,
     hold_charge,
-    logged,
     replayed_version,
     store_version,
 )
@@ -130,7 +130,7 @@ class GeneratePersona:
             raise AuthenticationRequiredError
         models = self.writer.models.generate.choose(request.model)
         trace = Trace(operation=Operation.PERSONA_GENERATE, models=models)
-        return Generation(logged(self.writer, trace, self._sketch(request, models, trace)))
+        return Generation(logged(self.writer.log, trace, self._sketch(request, models, trace)))
 
     async def __call__(
         self,
@@ -186,7 +186,7 @@ class GeneratePersona:
             stack=stack,
             ids=(persona_id, version_id),
         )
-        return Generation(logged(self.writer, trace, body))
+        return Generation(logged(self.writer.log, trace, body))
 
     def _stream(
         self, request: GenerateRequest, models: tuple[str, ...], user: UserId | None, trace: Trace
@@ -319,7 +319,7 @@ class EnhancePersona:
             held=held,
             version_id=version_id,
         )
-        return Generation(logged(self.writer, trace, body))
+        return Generation(logged(self.writer.log, trace, body))
 
     async def _run(  # noqa: PLR0913 - the facts prepared by __call__
         self,

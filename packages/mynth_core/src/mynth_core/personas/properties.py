@@ -23,6 +23,7 @@ from mynth_core.generation.runs import (
     Partial,
     StructuredStream,
     Trace,
+    logged,
 )
 from mynth_core.identity import Principal
 from mynth_core.ids import VERSION, IdFactory, PersonaId, VersionId
@@ -44,7 +45,7 @@ from mynth_core.personas.prompts import (
     PropertyActionPrompt,
     property_schema,
 )
-from mynth_core.personas.writer import Writer, logged, store_version
+from mynth_core.personas.writer import Writer, store_version
 from mynth_core.pricing import Operation
 from mynth_core.uow import UnitOfWorkFactory
 
@@ -153,7 +154,7 @@ class RunPropertyAction:
             spec, property_schema(name), models, timeout=PROPERTY_TIMEOUT, user=who.user_id
         )
         body = self._run(who=who, current=current, name=name, action=action, chat=chat, trace=trace)
-        return Generation(logged(self.writer, trace, body))
+        return Generation(logged(self.writer.log, trace, body))
 
     async def _run(  # noqa: PLR0913 - the facts prepared by __call__
         self,

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncGenerator
-from contextlib import AsyncExitStack, aclosing
+from contextlib import AsyncExitStack
 from typing import Final, TypeVar
 
 import attrs
@@ -24,8 +23,6 @@ from mynth_core.generation.ports import (
 )
 from mynth_core.generation.runs import (
     GenerationLog,
-    Partial,
-    Trace,
     WeightedModels,
 )
 from mynth_core.identity import Principal
@@ -141,22 +138,6 @@ async def replayed_version(uow: UnitOfWork, key: str) -> PersonaVersion | None:
         return None
     msg = "the first request with this Idempotency-Key failed and was refunded; use a new key"
     raise ProviderError(msg)
-
-
-async def logged(
-    writer: Writer, trace: Trace, body: AsyncGenerator[Partial | T, None]
-) -> AsyncGenerator[Partial | T, None]:
-    """Relay `body`; log the outcome in one record when the result or an error comes."""
-    try:
-        async with aclosing(body) as events:
-            async for event in events:
-                if not isinstance(event, Partial):
-                    writer.log.record(trace.finish())
-                yield event
-    except BaseException as exc:
-        trace.tokens_refunded = trace.tokens_charged
-        writer.log.record(trace.finish(exc))
-        raise
 
 
 async def hold_charge(  # noqa: PLR0913 - one charge's facts

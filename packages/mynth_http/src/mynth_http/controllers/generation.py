@@ -31,7 +31,7 @@ from mynth_http.schemas.generation import (
     PropertyActionIn,
     SketchedOut,
     enhanced_out,
-    partial_out,
+    partial_event,
     version_out,
 )
 from mynth_http.schemas.personas import VersionOut
@@ -102,12 +102,12 @@ class GenerationController(Controller):
                 raise AuthenticationRequiredError
             await admit_anonymous_generation(request)
             sketch = await generate_persona.sketch(data.to_request())
-            shapes = Shapes(partial_out, SketchedOut.of)
+            shapes = Shapes(partial_event, SketchedOut.of)
             return await respond(request, sketch, shapes, status=200, detached=False)
         await admit_creation(request, principal)
         made = await generate_persona(principal, data.to_request(), idempotency_key=idempotency_key)
         status = 200 if made.replayed else 201
-        return await respond(request, made, Shapes(partial_out, GeneratedOut.of), status=status)
+        return await respond(request, made, Shapes(partial_event, GeneratedOut.of), status=status)
 
     @post(
         "/{persona_id:str}/enhance",
@@ -137,7 +137,7 @@ class GenerationController(Controller):
             result = await request.app.state.runner.result(enhancing)
             body = enhanced_out(result)
             return Response(body, status_code=200 if result.no_change else status)
-        return await respond(request, enhancing, Shapes(partial_out, enhanced_out), status=status)
+        return await respond(request, enhancing, Shapes(partial_event, enhanced_out), status=status)
 
     @post(
         "/{persona_id:str}/property-actions",
@@ -158,4 +158,4 @@ class GenerationController(Controller):
         running = await run_property_action(
             principal, PersonaId(persona_id), data.property, PropertyAction(data.action)
         )
-        return await respond(request, running, Shapes(partial_out, version_out), status=201)
+        return await respond(request, running, Shapes(partial_event, version_out), status=201)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from mynth_core.generation.runs import Partial, Progress
 from mynth_core.ids import PersonaId
 from mynth_core.personas.fields import TEXT_FIELDS
 from mynth_core.personas.generation import (
@@ -106,6 +107,11 @@ def enhanced_out(result: EnhanceResult) -> VersionOut | NoChangeOut:
 def version_out(version: PersonaVersion) -> VersionOut:
     """The body of a property action's answer (and of its `done` event)."""
     return VersionOut.of(version)
+
+
+def partial_event(event: Progress) -> tuple[str, object] | None:
+    """A `partial` SSE event for a partial persona; other progress is not shown."""
+    return ("partial", partial_out(event.fields)) if isinstance(event, Partial) else None
 
 
 def partial_out(fields: Mapping[str, object]) -> dict[str, object]:
