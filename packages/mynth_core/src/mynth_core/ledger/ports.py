@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Protocol
 
 from mynth_core.ids import UserId
@@ -31,6 +33,23 @@ class TokenLedger(Protocol):
 
     async def for_reference(self, user: UserId, reference: Reference) -> tuple[LedgerEntry, ...]:
         """The user's entries about `reference` (an order, a message), oldest first."""
+
+    async def unsettled_spends(
+        self,
+        *,
+        operations: Collection[str],
+        before: datetime,
+        limit: int,
+        since: datetime | None = None,
+    ) -> tuple[LedgerEntry, ...]:
+        """Every user's unsettled spends of `operations` made before `before`, oldest first.
+
+        A spend is settled when a refund reverses it (an entry whose `refund_of` is its id)
+        or when its `version` reference names a stored persona version (what it paid for
+        was delivered). What is left are charges whose operation has not ended, or never
+        will: its process died. At most `limit` spends; `since` (inclusive) bounds how far
+        back the search looks, so it stays cheap however long the ledger grows.
+        """
 
     async def list_for(self, user: UserId, page: PageRequest) -> Page[LedgerEntry]:
         """The user's entries, newest first; later appends never shift an earlier page.

@@ -32,6 +32,8 @@ from mynth_core.generation.runs import (
 )
 from mynth_core.identity import Principal
 from mynth_core.ids import PERSONA, VERSION, IdFactory, PersonaId, UserId, VersionId
+from mynth_core.ledger.holds import charged_amount, hold_charge
+from mynth_core.ledger.model import Reference
 from mynth_core.ledger.services import Charged, ChargeGuard
 from mynth_core.personas.fields import (
     NOTE_LIMIT,
@@ -53,11 +55,10 @@ from mynth_core.personas.prompts import (
 )
 from mynth_core.personas.services import record
 from mynth_core.personas.writer import (
+    VERSION_REFERENCE,
     Writer,
     charge_key,
-    charged_amount,
     check_prompt,
-    hold_charge,
     replayed_version,
     store_version,
 )
@@ -167,9 +168,9 @@ class GeneratePersona:
             self.guard,
             user=user,
             operation=operation,
-            prices=self.prices,
+            cost=self.prices.cost_of(operation),
             key=key,
-            version_id=version_id,
+            reference=Reference(VERSION_REFERENCE, version_id),
         )
         trace = Trace(
             operation=operation,
@@ -292,9 +293,9 @@ class EnhancePersona:
             self.guard,
             user=user,
             operation=operation,
-            prices=self.prices,
+            cost=self.prices.cost_of(operation),
             key=key,
-            version_id=version_id,
+            reference=Reference(VERSION_REFERENCE, version_id),
         )
         trace = Trace(
             operation=operation,

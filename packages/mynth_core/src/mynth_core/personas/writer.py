@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from contextlib import AsyncExitStack
 from typing import Final, TypeVar
 
 import attrs
@@ -27,14 +26,13 @@ from mynth_core.generation.runs import (
 )
 from mynth_core.identity import Principal
 from mynth_core.ids import IdFactory, PersonaId, UserId, VersionId
-from mynth_core.ledger.model import Reference, refund_key
-from mynth_core.ledger.services import Charged, ChargeGuard
+from mynth_core.ledger.model import refund_key
 from mynth_core.personas.fields import (
     check_text,
 )
 from mynth_core.personas.model import PersonaVersion, VersionDraft
 from mynth_core.personas.services import record
-from mynth_core.pricing import Operation, PriceTable
+from mynth_core.pricing import Operation
 from mynth_core.uow import UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
@@ -138,42 +136,6 @@ async def replayed_version(uow: UnitOfWork, key: str) -> PersonaVersion | None:
         return None
     msg = "the first request with this Idempotency-Key failed and was refunded; use a new key"
     raise ProviderError(msg)
-
-
-async def hold_charge(  # noqa: PLR0913 - one charge's facts
-    guard: ChargeGuard,
-    *,
-    user: UserId,
-    operation: Operation,
-    prices: PriceTable,
-    key: str,
-    version_id: VersionId,
-) -> tuple[AsyncExitStack, Charged]:
-    """Charge `operation` and hold the charge open in a stack the generation closes.
-
-    Raises:
-        InsufficientTokensError: nothing was charged.
-        GenerationInProgressError: a concurrent request holds the same key.
-    """
-    stack = AsyncExitStack()
-    held = await stack.enter_async_context(
-        guard.charged(
-            user,
-            operation,
-            prices.cost_of(operation),
-            key=key,
-            reference=Reference(VERSION_REFERENCE, version_id),
-        )
-    )
-    if held.replayed:
-        await stack.aclose()
-        raise GenerationInProgressError(detail="a request with this Idempotency-Key is running")
-    return stack, held
-
-
-def charged_amount(held: Charged) -> int:
-    """The tokens a held charge took (0 for a free operation)."""
-    return -held.entry.amount if held.entry is not None else 0
 
 
 async def store_version(  # noqa: PLR0913 - the ports and the facts of one version

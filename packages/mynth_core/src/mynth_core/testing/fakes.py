@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -16,10 +16,11 @@ from mynth_core.billing.ports import Checkout, CheckoutSession, CheckoutStatus
 from mynth_core.errors import ConflictError, InvalidTokenError, MynthError, NotFoundError
 from mynth_core.identity import Principal
 from mynth_core.ids import PersonaId, UserId, VersionId
-from mynth_core.ledger.model import Account, LedgerEntry, Reference
+from mynth_core.ledger.model import Account, EntryKind, LedgerEntry, Reference
 from mynth_core.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from mynth_core.personas.events import StoredEvent
 from mynth_core.personas.model import Persona, PersonaVersion
+from mynth_core.personas.writer import VERSION_REFERENCE
 from mynth_core.pricing import Pack
 from mynth_core.testing.chats import ChatStore, InMemoryChatRepository
 from mynth_core.users import User
@@ -335,6 +336,35 @@ class InMemoryTokenLedger:
 
     async def list_for(self, user: UserId, page: PageRequest) -> Page[LedgerEntry]:
         return newest_first(self.store.ledger, page, lambda e: e.user_id == user)
+
+    async def unsettled_spends(
+        self,
+        *,
+        operations: Collection[str],
+        before: datetime,
+        limit: int,
+        since: datetime | None = None,
+    ) -> tuple[LedgerEntry, ...]:
+        refunded = {e.refund_of for e in self.store.ledger if e.refund_of is not None}
+        found = [
+            e
+            for e in self.store.ledger
+            if e.kind is EntryKind.SPEND
+            and e.operation in operations
+            and (since is None or since <= e.created_at)
+            and e.created_at < before
+            and e.id not in refunded
+            and not self._delivered(e.reference)
+        ]
+        found.sort(key=lambda e: e.created_at)  # stable: append order among equal times
+        return tuple(found[: max(limit, 0)])
+
+    def _delivered(self, reference: Reference | None) -> bool:
+        return (
+            reference is not None
+            and reference.type == VERSION_REFERENCE
+            and VersionId(reference.id) in self.store.versions
+        )
 
 
 @attrs.define
