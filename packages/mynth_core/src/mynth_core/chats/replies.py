@@ -84,6 +84,16 @@ class ChatReplies:
     limiter: RateLimiter
     writer: ChatWriter
 
+    def idle(self, chat: Chat) -> Chat:
+        """The chat, if no generation holds it (checked again, atomically, by `run`).
+
+        Raises:
+            GenerationInProgressError: one does.
+        """
+        if chat.generating(self.clock.now()):
+            raise GenerationInProgressError(detail="a generation is already running")
+        return chat
+
     async def run(
         self, who: Principal, turn: Turn, *, idempotency_key: str | None
     ) -> Generation[ReplyResult]:
@@ -288,7 +298,7 @@ class SendMessage:
         """
         text = check_content(content)
         async with self.uow(read_only=True) as uow:
-            chat = await uow.chats.get(chat_id, owner=who.user_id)
+            chat = self.replies.idle(await uow.chats.get(chat_id, owner=who.user_id))
             parent = parent_id if parent_id is not None or not use_active_leaf else chat.leaf_id
             if parent is not None:
                 above = await uow.chats.message(chat_id, parent)
@@ -329,7 +339,7 @@ class RegenerateReply:
         idempotency_key: str | None = None,
     ) -> Generation[ReplyResult]:
         async with self.uow(read_only=True) as uow:
-            chat = await uow.chats.get(chat_id, owner=who.user_id)
+            chat = self.replies.idle(await uow.chats.get(chat_id, owner=who.user_id))
             target = await uow.chats.message(chat_id, message_id)
             if target.role is Role.USER:
                 parent, kind = target.id, ReplyKind.REPLY
@@ -366,7 +376,7 @@ class EditMessage:
     ) -> Generation[ReplyResult]:
         text = check_content(content)
         async with self.uow(read_only=True) as uow:
-            chat = await uow.chats.get(chat_id, owner=who.user_id)
+            chat = self.replies.idle(await uow.chats.get(chat_id, owner=who.user_id))
             target = await uow.chats.message(chat_id, message_id)
             chapter = await self.replies.writer.next_chapter(uow, chat, target.parent_id)
         sibling = attrs.evolve(
@@ -409,7 +419,7 @@ class ContinueReply:
         self, who: Principal, chat_id: ChatId, *, idempotency_key: str | None = None
     ) -> Generation[ReplyResult]:
         async with self.uow(read_only=True) as uow:
-            chat = await uow.chats.get(chat_id, owner=who.user_id)
+            chat = self.replies.idle(await uow.chats.get(chat_id, owner=who.user_id))
             if chat.leaf_id is None:
                 raise ValidationError.single("leaf_id", "the chat has no reply to continue")
             target = await uow.chats.message(chat_id, chat.leaf_id)

@@ -24,6 +24,15 @@ class ChatStore:
     summaries: dict[tuple[ChatId, MessageId], RollingSummary] = attrs.field(factory=dict)
     roleplay_summaries: dict[VersionId, str] = attrs.field(factory=dict)
 
+    def snapshot(self) -> ChatStore:
+        """New containers over the same frozen values."""
+        return ChatStore(
+            chats=dict(self.chats),
+            messages=dict(self.messages),
+            summaries=dict(self.summaries),
+            roleplay_summaries=dict(self.roleplay_summaries),
+        )
+
 
 @attrs.define
 class InMemoryChatRepository:
@@ -46,7 +55,13 @@ class InMemoryChatRepository:
         stored = self.store.chats.get(chat.id)
         if stored is None:
             raise NotFoundError("chat", chat.id)
-        self.store.chats[chat.id] = attrs.evolve(chat, generation=stored.generation)
+        # Like the SQL adapter: the owner, the creation time and the lease are never saved.
+        self.store.chats[chat.id] = attrs.evolve(
+            chat,
+            owner_id=stored.owner_id,
+            created_at=stored.created_at,
+            generation=stored.generation,
+        )
 
     async def delete(self, chat_id: ChatId) -> None:
         self.store.chats.pop(chat_id, None)

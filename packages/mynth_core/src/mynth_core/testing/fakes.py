@@ -113,6 +113,17 @@ class InMemoryStore:
     deliveries: dict[tuple[str, str], datetime] = attrs.field(factory=dict)
     chats: ChatStore = attrs.field(factory=ChatStore)
 
+    def snapshot(self) -> InMemoryStore:
+        """A copy a unit of work may change: new containers, the same frozen values."""
+        return InMemoryStore(
+            **{
+                field.name: copy.copy(getattr(self, field.name))
+                for field in attrs.fields(InMemoryStore)
+                if field.name != "chats"
+            },
+            chats=self.chats.snapshot(),
+        )
+
 
 @attrs.define
 class InMemoryPersonaRepository:
@@ -399,10 +410,10 @@ class FakeUnitOfWorkFactory:
     @asynccontextmanager
     async def __call__(self, *, read_only: bool = False) -> AsyncIterator[FakeUnitOfWork]:
         if read_only:  # reads see the latest committed store and never publish a copy
-            yield self._open(copy.deepcopy(self.store), read_only=True)
+            yield self._open(self.store.snapshot(), read_only=True)
             return
         async with self._lock:
-            work = copy.deepcopy(self.store)
+            work = self.store.snapshot()
             uow = self._open(work, read_only=False)
             yield uow
             if uow.committed:
