@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -11,6 +12,7 @@ from mynth_core.errors import ConflictError, InsufficientTokensError, Validation
 from mynth_core.ledger.model import (
     Account,
     EntryKind,
+    LedgerEntry,
     LedgerEntryId,
     Posting,
     Reference,
@@ -18,9 +20,13 @@ from mynth_core.ledger.model import (
 )
 from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.pagination import PageRequest
+from mynth_core.testing import a_persona
 from mynth_core.uow import UnitOfWorkFactory
 
 T0 = utc("2026-03-01T09:30:15.123")
+
+
+GENERATIONS = ("persona_generate", "persona_enhance")
 
 
 def a_posting(n: int, key: str | None = None, **fields) -> Posting:
@@ -178,3 +184,119 @@ async def test_concurrent_deliveries_of_one_order_credit_once(world: LedgerWorld
     assert sum(not p.duplicate for p in posted) == 1
     assert len({p.entry for p in posted}) == 1
     assert (await world.balance()).purchased == 500
+
+
+async def a_generation_spend(
+    world: LedgerWorld,
+    key: str,
+    *,
+    operation: str = "persona_generate",
+    version: str | None = None,
+    user=ALICE,
+) -> LedgerEntry:
+    """A one-token charge like a generation's, paying for version `version` (or `prv_<key>`)."""
+    reference = Reference("version", version or f"prv_{key}")
+    entry = await world.charge(user, operation, TokenAmount(1), key=key, reference=reference)
+    assert entry is not None
+    return entry
+
+
+async def unsettled_keys(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    before: datetime,
+    limit: int = 100,
+    since: datetime | None = None,
+    operations: tuple[str, ...] = GENERATIONS,
+) -> list[str]:
+    async with uow_factory(read_only=True) as uow:
+        found = await uow.ledger.unsettled_spends(
+            operations=operations, before=before, limit=limit, since=since
+        )
+    return [e.idempotency_key for e in found]
+
+
+async def test_an_old_unrefunded_spend_is_unsettled_with_every_field(
+    world: LedgerWorld, uow_factory
+) -> None:
+    spend = await a_generation_spend(world, "g1", user=BOB)
+
+    async with uow_factory(read_only=True) as uow:
+        found = await uow.ledger.unsettled_spends(
+            operations=GENERATIONS, before=T0 + timedelta(minutes=5), limit=10
+        )
+
+    assert found == (spend,)
+
+
+async def test_a_refunded_spend_is_settled(world: LedgerWorld, uow_factory) -> None:
+    await a_generation_spend(world, "refunded")
+    await a_generation_spend(world, "open")
+    await world.refund("refunded", reason="failed")
+
+    assert await unsettled_keys(uow_factory, before=T0 + timedelta(minutes=5)) == ["open"]
+
+
+async def test_a_spend_whose_version_was_stored_is_settled(world: LedgerWorld, uow_factory) -> None:
+    persona, _ = a_persona(persona_id="prs_0001")
+    async with uow_factory() as uow:
+        await uow.personas.add(persona)
+        await uow.commit()
+    await a_generation_spend(world, "delivered", version=persona.current_version.id)
+    await a_generation_spend(world, "lost", version="prv_never_written")
+
+    assert await unsettled_keys(uow_factory, before=T0 + timedelta(minutes=5)) == ["lost"]
+
+
+async def test_only_spends_made_strictly_before_the_cut_off_are_unsettled(
+    world: LedgerWorld, uow_factory
+) -> None:
+    await a_generation_spend(world, "old")
+    world.clock.advance(minutes=5)
+    await a_generation_spend(world, "at-the-cut-off")
+    world.clock.advance(seconds=1)
+    await a_generation_spend(world, "recent")
+
+    assert await unsettled_keys(uow_factory, before=T0 + timedelta(minutes=5)) == ["old"]
+    assert await unsettled_keys(uow_factory, before=T0) == []
+
+
+async def test_spends_before_since_are_left_out(world: LedgerWorld, uow_factory) -> None:
+    await a_generation_spend(world, "ancient")
+    world.clock.advance(hours=1)
+    await a_generation_spend(world, "at-since")
+
+    keys = await unsettled_keys(
+        uow_factory, before=T0 + timedelta(hours=2), since=T0 + timedelta(hours=1)
+    )
+
+    assert keys == ["at-since"]
+
+
+async def test_spends_of_other_operations_and_other_kinds_are_left_out(
+    world: LedgerWorld, uow_factory
+) -> None:
+    await world.buy(100, "ord_1")
+    await world.spend(1, "image")
+    await a_generation_spend(world, "chat", operation="chat_reply")
+    await a_generation_spend(world, "enhance", operation="persona_enhance")
+    before = T0 + timedelta(minutes=5)
+
+    assert await unsettled_keys(uow_factory, before=before) == ["enhance"]
+    assert await unsettled_keys(uow_factory, before=before, operations=()) == []
+    assert await unsettled_keys(uow_factory, before=before, operations=("image_generate",)) == [
+        "image"
+    ]
+
+
+async def test_unsettled_spends_come_oldest_first_for_every_user_up_to_the_limit(
+    world: LedgerWorld, uow_factory
+) -> None:
+    for n, user in enumerate([BOB, ALICE, BOB, ALICE]):
+        await a_generation_spend(world, f"g{n}", user=user)
+        world.clock.advance(seconds=1)
+    before = T0 + timedelta(minutes=5)
+
+    assert await unsettled_keys(uow_factory, before=before, limit=3) == ["g0", "g1", "g2"]
+    assert await unsettled_keys(uow_factory, before=before) == ["g0", "g1", "g2", "g3"]
+    assert await unsettled_keys(uow_factory, before=before, limit=0) == []

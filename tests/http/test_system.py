@@ -102,6 +102,21 @@ ECONOMY_ROUTES = {
     ("post", "/v1/webhooks/polar"),
     ("post", "/v1/webhooks/clerk"),
 }
+CHAT_ROUTES = {
+    ("get", "/v1/chat-models"),
+    ("post", "/v1/chats"),
+    ("get", "/v1/chats"),
+    ("get", "/v1/chats/{chat_id}"),
+    ("patch", "/v1/chats/{chat_id}"),
+    ("delete", "/v1/chats/{chat_id}"),
+    ("post", "/v1/chats/{chat_id}/upgrade"),
+    ("get", "/v1/chats/{chat_id}/messages"),
+    ("post", "/v1/chats/{chat_id}/messages"),
+    ("post", "/v1/chats/{chat_id}/messages/{message_id}/regenerate"),
+    ("post", "/v1/chats/{chat_id}/messages/{message_id}/edit"),
+    ("post", "/v1/chats/{chat_id}/continue"),
+    ("put", "/v1/chats/{chat_id}/leaf"),
+}
 GENERATION_ROUTES = {
     ("post", "/v1/personas/generate"),
     ("post", "/v1/personas/{persona_id}/enhance"),
@@ -144,7 +159,8 @@ async def test_the_openapi_document_describes_every_route(client) -> None:
 
     documented = {(m, p) for p, item in document["paths"].items() for m in item}
     system = {("get", "/healthz"), ("get", "/readyz")}
-    assert PERSONA_ROUTES | GENERATION_ROUTES | ECONOMY_ROUTES | system == documented
+    routes = PERSONA_ROUTES | GENERATION_ROUTES | CHAT_ROUTES | ECONOMY_ROUTES | system
+    assert routes == documented
 
 
 async def test_the_openapi_document_shows_field_limits(client) -> None:

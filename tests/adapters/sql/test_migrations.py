@@ -28,6 +28,10 @@ TABLES = {
     "token_accounts",
     "checkout_sessions",
     "webhook_deliveries",
+    "chats",
+    "chat_messages",
+    "chat_summaries",
+    "version_roleplay_summaries",
 }
 
 
@@ -105,4 +109,4 @@ def test_the_migrations_ship_inside_the_package_and_need_no_ini_file() -> None:
 
     assert config.config_file_name is None
     assert Path(script.dir).is_relative_to(Path(mynth_adapters.__file__).parent)
-    assert script.get_heads() == ["0003"]
+    assert script.get_heads() == ["0005"]

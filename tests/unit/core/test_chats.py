@@ -17,7 +17,7 @@ from mynth_core.chats.replies import (
     RegenerateReply,
     SendMessage,
 )
-from mynth_core.chats.services import CreateChat, ReadThread, SwitchLeaf, UpdateChat, ChatPatch
+from mynth_core.chats.services import ChatPatch, CreateChat, ReadThread, SwitchLeaf, UpdateChat
 from mynth_core.errors import (
     GenerationEmptyError,
     GenerationInProgressError,

@@ -40,6 +40,8 @@ from mynth_adapters.sql.uow import SqlUnitOfWorkFactory
 from mynth_adapters.usecases import USE_CASES
 from mynth_core.billing import BillingProvider, PackCatalogue, PackId, UnconfiguredBillingProvider
 from mynth_core.billing.services import HandleOrderPaid, HandleOrderRefunded, StartCheckout
+from mynth_core.chats.catalogue import ChatCatalogue
+from mynth_core.chats.prompting import ChatWriter
 from mynth_core.clock import Clock, SystemClock
 from mynth_core.generation.ports import ChatModel, PromptRenderer
 from mynth_core.generation.runs import GenerationLog
@@ -95,10 +97,11 @@ async def bootstrap(settings: Settings) -> AsyncIterator[punq.Container]:
 
 
 def register_generation(container: punq.Container, chat_model: ChatModel) -> None:
-    """The chat model, the prompts, the model choice and the outcome log behind a `Writer`.
+    """The chat model, the prompts, the model choices and the outcome log.
 
-    The `Writer` is built on first use, so a test that re-registers the chat model after
-    `bootstrap` gets it in every generation use case.
+    The persona `Writer` and the `ChatWriter` are built on first use, so a test that
+    re-registers the chat model (or the clock, the store) after `bootstrap` gets it in every
+    generation use case.
     """
     container.register(ChatModel, instance=chat_model)
     container.register(PromptRenderer, instance=JinjaPromptRenderer())
@@ -114,6 +117,19 @@ def register_generation(container: punq.Container, chat_model: ChatModel) -> Non
         )
 
     container.register(Writer, factory=writer, scope=punq.Scope.singleton)
+    container.register(ChatCatalogue, instance=ChatCatalogue())
+
+    def chat_writer() -> ChatWriter:
+        return ChatWriter(
+            uow=container.resolve(UnitOfWorkFactory),
+            clock=container.resolve(Clock),
+            model=container.resolve(ChatModel),
+            renderer=container.resolve(PromptRenderer),
+            catalogue=container.resolve(ChatCatalogue),
+            log=container.resolve(GenerationLog),
+        )
+
+    container.register(ChatWriter, factory=chat_writer, scope=punq.Scope.singleton)
 
 
 async def _chat_model(openrouter: OpenRouterSettings, stack: AsyncExitStack) -> ChatModel:

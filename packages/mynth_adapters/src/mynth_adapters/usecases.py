@@ -5,6 +5,23 @@ from __future__ import annotations
 from typing import Final
 
 from mynth_core.billing.services import HandleOrderPaid, HandleOrderRefunded
+from mynth_core.chats.replies import (
+    ChatReplies,
+    ContinueReply,
+    EditMessage,
+    RegenerateReply,
+    SendMessage,
+)
+from mynth_core.chats.services import (
+    CreateChat,
+    DeleteChat,
+    GetChat,
+    ListChats,
+    ReadThread,
+    SwitchLeaf,
+    UpdateChat,
+    UpgradeChat,
+)
 from mynth_core.ledger.services import (
     Charge,
     ChargeGuard,
@@ -29,6 +46,7 @@ from mynth_core.personas.services import (
     ListVersions,
     RevertPersona,
 )
+from mynth_core.personas.settlement import SettleAbandonedGenerations
 from mynth_core.users import DeleteUser, ProvisionUser, SyncClerkUser
 
 USE_CASES: Final = (
@@ -46,6 +64,20 @@ USE_CASES: Final = (
     GeneratePersona,
     EnhancePersona,
     RunPropertyAction,
+    SettleAbandonedGenerations,
+    CreateChat,
+    ListChats,
+    GetChat,
+    UpdateChat,
+    DeleteChat,
+    UpgradeChat,
+    SwitchLeaf,
+    ReadThread,
+    ChatReplies,
+    SendMessage,
+    RegenerateReply,
+    EditMessage,
+    ContinueReply,
     GetBalance,
     ListLedger,
     Charge,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -12,12 +13,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
 from mynth_adapters.settings import Settings
+from mynth_core.personas.settlement import SettleAbandonedGenerations
 from mynth_http.controllers import CONTROLLERS
 from mynth_http.di import DEPENDENCIES
 from mynth_http.logging import configure_logging
 from mynth_http.middleware import EdgeMiddleware, JsonOnlyRequest
 from mynth_http.problems import EXCEPTION_HANDLERS
 from mynth_http.streaming import GenerationRunner
+from mynth_http.sweeper import SWEEP_EVERY_SECONDS, sweep_forever
 
 Bootstrap = Callable[[Settings], AbstractAsyncContextManager[punq.Container]]
 
@@ -31,9 +34,15 @@ def create_app(settings: Settings, *, bootstrap: Bootstrap) -> Litestar:
         async with bootstrap(settings) as container:
             app.state.container = container
             app.state.runner = runner = GenerationRunner()
+            # Charges of generations a dead process abandoned: refunded at startup, then
+            # every minute (every instance sweeps; a spend is refunded at most once).
+            settle = container.resolve(SettleAbandonedGenerations)
+            sweeper = asyncio.create_task(sweep_forever(settle, every=SWEEP_EVERY_SECONDS))
             try:
                 yield
             finally:  # generations still running get their grace period, then a refund
+                sweeper.cancel()
+                await asyncio.wait([sweeper])  # without raising the sweeper's cancellation
                 await runner.drain()
 
     app = Litestar(

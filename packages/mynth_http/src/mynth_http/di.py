@@ -15,6 +15,8 @@ from mynth_adapters.health import Readiness
 from mynth_adapters.inbound import ClerkWebhooks, PolarWebhooks
 from mynth_adapters.usecases import USE_CASES
 from mynth_core.billing.services import StartCheckout
+from mynth_core.chats.catalogue import ChatCatalogue
+from mynth_core.clock import Clock
 from mynth_core.identity import IdentityVerifier, Principal
 from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.pricing import PriceTable
@@ -55,6 +57,8 @@ def dependency_name(service: type) -> str:
 DEPENDENCIES: Final[Mapping[str, Provide]] = {
     PRINCIPAL: Provide(_principal),
     "readiness": provide(Readiness),
+    "clock": provide(Clock),
+    "chat_catalogue": provide(ChatCatalogue),
     "price_table": provide(PriceTable),
     "ledger_policy": provide(LedgerPolicy),
     "start_checkout": provide(StartCheckout),

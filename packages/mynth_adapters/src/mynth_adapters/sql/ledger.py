@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -11,6 +13,7 @@ from sqlalchemy import (
     RowMapping,
     bindparam,
     case,
+    exists,
     literal,
     or_,
     select,
@@ -24,6 +27,7 @@ from mynth_adapters.sql.tables import (
     UtcDateTime,
     insert_or_ignore,
     ledger_entries,
+    persona_versions,
     token_accounts,
 )
 from mynth_core.clock import utc_day
@@ -31,6 +35,7 @@ from mynth_core.errors import ConflictError, ValidationError
 from mynth_core.ids import UserId
 from mynth_core.ledger.model import Account, EntryKind, LedgerEntry, LedgerEntryId, Reference
 from mynth_core.pagination import Page, PageRequest, decode_cursor, encode_cursor
+from mynth_core.personas.writer import VERSION_REFERENCE
 
 if TYPE_CHECKING:
     from mynth_core.ledger.ports import TokenLedger
@@ -44,6 +49,8 @@ _READ = select(token_accounts).where(_A.user_id == bindparam("user"))
 _LOCK = _READ.with_for_update()
 _FIND = select(ledger_entries).where(_E.idempotency_key == bindparam("key"))
 _ENTRY_COLUMNS = tuple(c.name for c in ledger_entries.c if c.name != "seq")
+_REFUNDS = ledger_entries.alias("refunds")
+_V = persona_versions.c
 
 
 def _pg_append(free_guard: str) -> Any:  # noqa: ANN401 - SQLAlchemy's TextClause generics
@@ -167,6 +174,34 @@ class SqlTokenLedger:
         more = len(rows) > page.limit
         cursor = encode_cursor(str(chosen[-1]["seq"])) if more else None
         return Page(tuple(_entry(row) for row in chosen), cursor)
+
+    async def unsettled_spends(
+        self,
+        *,
+        operations: Collection[str],
+        before: datetime,
+        limit: int,
+        since: datetime | None = None,
+    ) -> tuple[LedgerEntry, ...]:
+        if not operations or limit <= 0:
+            return ()
+        # A range scan of ix_ledger_entries_kind_operation_created_at per operation; each
+        # candidate costs two index probes: the unique `refund_of` and the versions' key.
+        refunded = exists().where(_REFUNDS.c.refund_of == _E.id)
+        delivered = exists().where(_E.reference_type == VERSION_REFERENCE, _V.id == _E.reference_id)
+        stmt = select(ledger_entries).where(
+            _E.kind == EntryKind.SPEND.value,
+            _E.operation.in_(sorted(operations)),
+            _E.created_at < before,
+            ~refunded,
+            ~delivered,
+        )
+        if since is not None:
+            stmt = stmt.where(_E.created_at >= since)
+        stmt = stmt.order_by(_E.created_at, _E.seq).limit(limit)
+        with translate_db_errors():
+            rows = (await self.conn.execute(stmt)).mappings().all()
+        return tuple(_entry(row) for row in rows)
 
     async def _append_postgres(self, entry: LedgerEntry) -> LedgerEntry:
         if entry.kind is EntryKind.DAILY_FREE:

@@ -184,6 +184,8 @@ ledger_entries = Table(
         "reference_type",
         "reference_id",
     ),
+    # Every user's spends of an operation by age: the sweep for abandoned charges.
+    Index("ix_ledger_entries_kind_operation_created_at", "kind", "operation", "created_at"),
 )
 
 # One row per user with entries: the buckets after their newest entry, locked by writers.
@@ -224,6 +226,74 @@ webhook_deliveries = Table(
     Column("received_at", UtcDateTime, nullable=False),
 )
 
+# A chat pinned to one persona version; the lease columns are written only by the claim.
+chats = Table(
+    "chats",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("owner_id", Text, nullable=False),
+    Column("persona_id", Text, nullable=False),
+    Column("version_id", Text, nullable=False),
+    Column("version_number", Integer, nullable=False),
+    Column("persona_name", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("mode", Text, nullable=False),
+    Column("settings", Json, nullable=False),
+    Column("leaf_id", Text, nullable=True),
+    Column("generation_id", Text, nullable=True),
+    Column("generation_expires_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_chats_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
+)
+
+# The append-only message tree of each chat (parent_id NULL for a root).
+chat_messages = Table(
+    "chat_messages",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("chat_id", Text, ForeignKey("chats.id"), nullable=False),
+    Column("parent_id", Text, ForeignKey("chat_messages.id"), nullable=True),
+    Column("role", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("kind", Text, nullable=True),
+    Column("mode", Text, nullable=True),
+    Column("persona_version_id", Text, nullable=True),
+    Column("model", Text, nullable=True),
+    Column("prompt_tokens", Integer, nullable=True),
+    Column("completion_tokens", Integer, nullable=True),
+    Column("cost", Integer, nullable=False),
+    Column("chapter_number", Integer, nullable=True),
+    Column("chapter_title", Text, nullable=True),
+    # Children of a parent oldest first: `children`, `siblings` and `newest_leaf`.
+    Index(
+        "ix_chat_messages_chat_id_parent_id_created_at_id",
+        "chat_id",
+        "parent_id",
+        "created_at",
+        "id",
+    ),
+)
+
+# Rolling summaries, each anchored on the newest message of the branch it covers (§6.8).
+chat_summaries = Table(
+    "chat_summaries",
+    metadata,
+    Column("chat_id", Text, ForeignKey("chats.id"), primary_key=True),
+    Column("anchor_id", Text, ForeignKey("chat_messages.id"), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The cached roleplay summary of a persona version (§6.6), shared by all chats pinned to it.
+version_roleplay_summaries = Table(
+    "version_roleplay_summaries",
+    metadata,
+    Column("version_id", Text, primary_key=True),
+    Column("summary", Text, nullable=False),
+)
+
 
 def insert_or_ignore(
     conn: AsyncConnection, table: Table, values: Mapping[str, Any], key: Sequence[str]
@@ -232,3 +302,16 @@ def insert_or_ignore(
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
     return sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
+
+
+def upsert(
+    conn: AsyncConnection, table: Table, values: Mapping[str, Any], key: Sequence[str]
+) -> postgresql.Insert | sqlite.Insert:
+    """`INSERT ... ON CONFLICT (key) DO UPDATE`: the other columns take the new values."""
+    if conn.dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(values)
+        pg_changes = {name: pg.excluded[name] for name in values if name not in key}
+        return pg.on_conflict_do_update(index_elements=key, set_=pg_changes)
+    lite = sqlite.insert(table).values(values)
+    changes = {name: lite.excluded[name] for name in values if name not in key}
+    return lite.on_conflict_do_update(index_elements=key, set_=changes)

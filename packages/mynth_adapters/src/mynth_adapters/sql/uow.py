@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mynth_adapters.converters import persistence_converter
 from mynth_adapters.sql.billing import SqlCheckoutRepository, SqlWebhookDeliveryLog
+from mynth_adapters.sql.chats import SqlChatRepository
 from mynth_adapters.sql.engine import READ_ONLY
 from mynth_adapters.sql.errors import translate_db_errors
 from mynth_adapters.sql.ledger import SqlTokenLedger
@@ -33,6 +34,7 @@ class SqlUnitOfWork:
     ledger: SqlTokenLedger
     checkouts: SqlCheckoutRepository
     deliveries: SqlWebhookDeliveryLog
+    chats: SqlChatRepository
     read_only: bool = False
 
     async def commit(self) -> None:
@@ -66,6 +68,7 @@ class SqlUnitOfWorkFactory:
                 ledger=SqlTokenLedger(connection),
                 checkouts=SqlCheckoutRepository(connection),
                 deliveries=SqlWebhookDeliveryLog(connection),
+                chats=SqlChatRepository(connection, self.converter),
                 read_only=read_only,
             )
         finally:

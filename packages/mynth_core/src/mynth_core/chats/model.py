@@ -137,10 +137,16 @@ def check_title(title: str, field: str = "title") -> str:
 
 @attrs.frozen
 class Pin:
-    """The persona version a chat talks to."""
+    """The persona version a chat talks to, with that version's number and persona name.
+
+    Versions never change, so the number and name are copied once when the chat is pinned
+    (listing chats needs no version reads).
+    """
 
     persona_id: PersonaId
     version_id: VersionId
+    version_number: int
+    name: str
 
 
 @attrs.frozen

@@ -9,7 +9,7 @@ writes; the slot is released however the generation ends (and expires if a proce
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import AsyncExitStack, aclosing
 from datetime import timedelta
 from typing import Final
@@ -24,6 +24,7 @@ from mynth_core.chats.model import (
     Role,
     check_content,
 )
+from mynth_core.chats.ports import Siblings
 from mynth_core.chats.progress import Delta, MessagesCreated
 from mynth_core.chats.prompting import ChatWriter, StoryHeading
 from mynth_core.clock import Clock
@@ -57,6 +58,7 @@ class ReplyResult:
     user_message: Message | None
     reply: Message
     balance: Balance
+    siblings: Mapping[MessageId, Siblings] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -210,10 +212,20 @@ class ChatReplies:
         finally:
             if stored is None:
                 await self._release(chat.id, lease.id)
-        yield ReplyResult(
-            user_message=turn.new_user_message,
-            reply=stored,
+        yield await self.result(who, turn.new_user_message, stored)
+
+    async def result(
+        self, who: Principal, user_message: Message | None, reply: Message
+    ) -> ReplyResult:
+        """What an operation stored, with the messages' siblings and the caller's balance."""
+        stored = [m for m in (user_message, reply) if m is not None]
+        async with self.uow(read_only=True) as uow:
+            siblings = await uow.chats.siblings(reply.chat_id, stored)
+        return ReplyResult(
+            user_message=user_message,
+            reply=reply,
             balance=await self.balance(who.user_id),
+            siblings=siblings,
         )
 
     async def _store_reply(
@@ -404,8 +416,7 @@ class EditMessage:
                 attrs.evolve(current, leaf_id=reply.id, updated_at=reply.created_at)
             )
             await uow.commit()
-        balance = await self.replies.balance(who.user_id)
-        return ReplyResult(user_message=None, reply=reply, balance=balance)
+        return await self.replies.result(who, None, reply)
 
 
 @attrs.frozen

@@ -57,7 +57,7 @@ async def readable_pin(uow: UnitOfWork, who: Principal, persona_id: PersonaId) -
     persona = await uow.personas.get(persona_id)
     version_id = persona.readable_version_for(who.user_id)
     version = await uow.personas.version(persona_id, version_id)
-    return Pin(persona_id, version_id), version.data.name
+    return Pin(persona_id, version_id, version.version_number, version.data.name), version.data.name
 
 
 @attrs.frozen

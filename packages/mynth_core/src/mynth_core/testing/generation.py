@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ class Reply:
     chunk: int = 7
     model: str | None = None
     finish_reason: str = "stop"
+    delay: float = 0.0  # seconds before the first piece (a slow provider)
 
 
 @attrs.define
@@ -44,11 +46,13 @@ class ScriptedChatModel:
     """`ChatModel` answering from a FIFO of `Reply`s, then from `fallback`, else `default` text.
 
     Every request is recorded. The served model is the reply's `model`, else the request's
-    first model.
+    first model. With `accepts`, only the requests it accepts take scripted replies; the
+    others go to `fallback` (e.g. script chat replies, let summaries come from elsewhere).
     """
 
     default: str = "Scripted reply."
     fallback: ChatModel | None = None
+    accepts: Callable[[ChatRequest], bool] | None = None
     replies: deque[Reply] = attrs.field(factory=deque)
     requests: list[ChatRequest] = attrs.field(factory=list)
 
@@ -64,7 +68,8 @@ class ScriptedChatModel:
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[TextDelta | Completion, None]:
         self.requests.append(request)
-        if not self.replies and self.fallback is not None:
+        declined = self.accepts is not None and not self.accepts(request)
+        if (declined or not self.replies) and self.fallback is not None:
             async with aclosing(self.fallback.stream(request)) as items:
                 async for item in items:
                     yield item
@@ -72,6 +77,8 @@ class ScriptedChatModel:
         reply = self.replies.popleft() if self.replies else Reply(self.default)
         if reply.error is not None and reply.fail_after is None:
             raise reply.error
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
         pieces = [reply.text[i : i + reply.chunk] for i in range(0, len(reply.text), reply.chunk)]
         for index, piece in enumerate(pieces):
             if reply.error is not None and index == reply.fail_after:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mynth_http.controllers.chats import ChatController, ChatModelsController
 from mynth_http.controllers.economy import MeController, PricingController
 from mynth_http.controllers.generation import GenerationController
 from mynth_http.controllers.payments import CheckoutController, WebhookController
@@ -12,6 +13,8 @@ CONTROLLERS = (
     SystemController,
     PersonaController,
     GenerationController,
+    ChatModelsController,
+    ChatController,
     MeController,
     PricingController,
     CheckoutController,
@@ -20,6 +23,8 @@ CONTROLLERS = (
 
 __all__ = [
     "CONTROLLERS",
+    "ChatController",
+    "ChatModelsController",
     "CheckoutController",
     "GenerationController",
     "MeController",
