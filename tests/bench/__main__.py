@@ -1,7 +1,9 @@
 """`nox -s bench`: persona routes of a real `mynth serve` against a bare Litestar route.
 
-`--suite http|ledger|all` (default all) picks the suites; the ledger suite (Postgres charges
-against a bare single-row UPDATE loop) lives in `tests/bench/ledger.py`.
+`--suite http|ledger|stream|all` (default all) picks the suites; the ledger suite (Postgres
+charges against a bare single-row UPDATE loop) lives in `tests/bench/ledger.py`, the stream
+suite (the SSE relay's overhead on the first `partial` event of a generation, against a fake
+OpenRouter) in `tests/bench/stream.py`.
 
 Both servers run as separate processes with the same uvicorn setup on loopback; one client
 process drives them alternately, so machine noise hits both alike. Reported: p50/p99 latency
@@ -26,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from tests.bench import ledger
+from tests.bench import ledger, stream
 
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 TARGET_RATIO = 3.0
@@ -141,7 +143,7 @@ PERSONA = {
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--suite", choices=("http", "ledger", "all"), default="all")
+    parser.add_argument("--suite", choices=("http", "ledger", "stream", "all"), default="all")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=Path(".bench/http.json"))
@@ -149,12 +151,15 @@ def main() -> None:
         "--check", action="store_true", help="exit non-zero when a target is missed"
     )
     ledger.add_arguments(parser)
+    stream.add_arguments(parser)
     args = parser.parse_args()
     met = True
     if args.suite in {"http", "all"}:
         met = run_http(args) and met
     if args.suite in {"ledger", "all"}:
         met = ledger.run(args, required=args.suite == "ledger") and met
+    if args.suite in {"stream", "all"}:
+        met = stream.run(args) and met
     if args.check and not met:
         sys.exit(1)
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
+from e2e.serverkit import MYNTH, dev_token, free_port
+
 pytestmark = pytest.mark.e2e
 
-MYNTH = str(Path(sys.executable).parent / "mynth")
 PERSONA = {
     "name": "Aurora Vale",
     "age": "34",
@@ -26,56 +21,6 @@ PERSONA = {
     "background": "Keeps the last manned lighthouse.",
     "summary": "A lighthouse keeper who hears ships that sank a century ago.",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def env(tmp_path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MYNTH_")}
-    return {**clean, "MYNTH_DATA_DIR": str(tmp_path / "data"), "MYNTH_LOG_FORMAT": "json"}
-
-
-@pytest.fixture
-def server(env, tmp_path) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(  # noqa: S603 - our own command
-        [MYNTH, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(
-                f"mynth serve did not become ready:\n{(tmp_path / 'serve.log').read_text()}"
-            )
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells.
-        assert proc.wait(timeout=15) == -signal.SIGTERM
-        log.close()
-        assert "Traceback" not in (tmp_path / "serve.log").read_text()
-
-
-def dev_token(env: dict[str, str], user: str, *extra: str) -> str:
-    done = subprocess.run(  # noqa: S603
-        [MYNTH, "dev-token", "--user", user, *extra],
-        env=env, capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def test_a_creator_walks_the_persona_lifecycle_against_the_real_server(server, env, tmp_path):
