@@ -44,6 +44,7 @@ from mynth_adapters.settings import (  # noqa: E402
 )
 from mynth_adapters.sql import SqlUnitOfWorkFactory, sql_engine  # noqa: E402
 from mynth_adapters.sql.tables import (  # noqa: E402
+    chats,
     ledger_entries,
     persona_events,
     persona_versions,
@@ -53,10 +54,11 @@ from mynth_adapters.sql.tables import (  # noqa: E402
 from mynth_adapters.sql.users import SqlUserRepository  # noqa: E402
 from mynth_adapters.testing import fake_bootstrap, fake_container  # noqa: E402
 from mynth_core.billing import BillingProvider  # noqa: E402
+from mynth_core.chats.model import Lease  # noqa: E402
 from mynth_core.clock import Clock  # noqa: E402
 from mynth_core.generation.ports import ChatModel  # noqa: E402
 from mynth_core.identity import IdentityVerifier  # noqa: E402
-from mynth_core.ids import UserId  # noqa: E402
+from mynth_core.ids import ChatId, UserId  # noqa: E402
 from mynth_core.limits import RateLimiter  # noqa: E402
 from mynth_core.testing import (  # noqa: E402
     FakeBillingProvider,
@@ -252,6 +254,10 @@ class Backend(Protocol):
         """Publish the persona's current version (no route does that yet)."""
         ...
 
+    async def hold_generation(self, chat_id: str, *, until: datetime) -> None:
+        """Hold the chat's generation slot, as a running (or crashed) generation does."""
+        ...
+
 
 @attrs.define
 class FakeBackend:
@@ -284,6 +290,12 @@ class FakeBackend:
 
     async def soft_delete_user(self, user_id: str, *, at: datetime) -> None:
         await InMemoryUserRepository(self.uow.store).soft_delete(UserId(user_id), at=at)
+
+    async def hold_generation(self, chat_id: str, *, until: datetime) -> None:
+        stored = self.uow.store.chats.chats[ChatId(chat_id)]
+        self.uow.store.chats.chats[ChatId(chat_id)] = attrs.evolve(
+            stored, generation=Lease("held-by-test", until)
+        )
 
     async def make_public(self, persona_id: str) -> None:
         stored = self.uow.store.personas[persona_id]
@@ -344,6 +356,15 @@ class SqlBackend:
     async def soft_delete_user(self, user_id: str, *, at: datetime) -> None:
         async with self.look.begin() as conn:
             await SqlUserRepository(conn).soft_delete(UserId(user_id), at=at)
+
+    async def hold_generation(self, chat_id: str, *, until: datetime) -> None:
+        stmt = (
+            update(chats)
+            .where(chats.c.id == chat_id)
+            .values(generation_id="held-by-test", generation_expires_at=until)
+        )
+        async with self.look.begin() as conn:
+            assert (await conn.execute(stmt)).rowcount == 1
 
     async def make_public(self, persona_id: str) -> None:
         stmt = (

@@ -1,9 +1,11 @@
 """`OfflineChatModel`: the deterministic, network-free `ChatModel` of the embedded default.
 
 It answers by the request's output contract (`request.schema.name`): a whole persona, an
-enhance, a property action, or, without a schema, a plain `[offline]` reply that echoes the
-user. The same request always gives the same answer (seeded from a SHA-256 of the messages),
-and every answer is labelled with `OFFLINE_TEXT_MODEL`.
+enhance, a property action, a roleplay summary. Without a schema it reads the prompt the chat
+templates wrote (`partner`): a roleplay reply in character, a story chapter headed
+`Chapter N: <title>`, a continuation or a rolling summary; any other prompt gets a plain
+`[offline]` reply that echoes the user. The same request always gives the same answer (seeded
+from a SHA-256 of the messages), and every answer is labelled with `OFFLINE_TEXT_MODEL`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from mynth_adapters.offline.edits import action_of, find_persona, write_changes, write_property
+from mynth_adapters.offline.partner import write_reply, write_roleplay_summary
 from mynth_adapters.offline.writer import CONFIGURE_HINT, Seed, clip, write_persona
 from mynth_core.generation.ports import (
     ChatRequest,
@@ -87,7 +90,7 @@ def _answer(request: ChatRequest) -> tuple[Completion, Seed]:
     elif request.schema is not None:
         text = json.dumps(placeholder(request.schema.schema), ensure_ascii=False)
     else:
-        text = _reply(_last_user(request.messages), seed)
+        text = write_reply(request.messages, seed) or _reply(_last_user(request.messages), seed)
     prompt_words = sum(len(m.content.split()) for m in request.messages)
     completion = Completion(
         text=text,
@@ -139,6 +142,10 @@ def _property_action(request: ChatRequest, seed: Seed) -> object:
     return write_property(persona, str(names[0]), action_of(request.messages), seed)
 
 
+def _roleplay_summary(request: ChatRequest, seed: Seed) -> object:  # noqa: ARG001 - no choices
+    return write_roleplay_summary(find_persona(request.messages))
+
+
 def _reply(message: str, seed: Seed) -> str:
     echo = clip(" ".join(message.split()), _ECHO_CHARS) or "…"
     return (
@@ -156,6 +163,7 @@ _WRITERS: Final[Mapping[str, _Write]] = {
     "persona": _persona,
     "persona_changes": _changes,
     "property_action": _property_action,
+    "roleplay_summary": _roleplay_summary,
 }
 
 
