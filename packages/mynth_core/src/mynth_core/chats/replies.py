@@ -237,7 +237,12 @@ class ChatReplies:
         lease: Lease,
     ) -> Message:
         chat = turn.chat
-        text = heading.body(completion.text) if heading is not None else completion.text.strip()
+        if heading is not None:
+            text = heading.body(completion.text)
+        elif turn.continued is not None:  # keep a leading paragraph break of the continuation
+            text = completion.text.rstrip()
+        else:
+            text = completion.text.strip()
         if not text.strip():
             raise GenerationEmptyError("the model's reply was empty")
         if turn.continued is not None:
