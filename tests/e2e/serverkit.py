@@ -12,10 +12,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 import attrs
 import httpx
@@ -100,3 +100,32 @@ def _wait_ready(server: MynthServer) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"mynth serve did not become ready:\n{server.log_text()}")
+
+
+DEADLINE: Final = 5.0  # seconds an e2e wait may take; each normally ends within ~1.5 s
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], what: str, seconds: float = DEADLINE) -> T:
+    """`check()`'s first truthy answer, polled until the deadline (AssertionError after)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if found := check():
+            return found
+        if time.monotonic() > deadline:
+            msg = f"not within {seconds:g} s: {what}"
+            raise AssertionError(msg)
+        time.sleep(0.05)
+
+
+def chunks(text: str, count: int) -> tuple[str, ...]:
+    """`text` cut into `count` pieces that join back to it."""
+    size = -(-len(text) // count)
+    return tuple(text[i : i + size] for i in range(0, len(text), size))
+
+
+def balance(base: str, headers: Mapping[str, str]) -> int:
+    """The caller's token balance (`GET /v1/me`)."""
+    me = httpx.get(f"{base}/v1/me", headers=dict(headers), timeout=DEADLINE)
+    assert me.status_code == 200, me.text
+    return int(me.json()["balance"]["total"])

@@ -8,23 +8,19 @@ Every wait is a deadline with polling; the upstream is paced so each scenario ta
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import httpx
 import pytest
 
-from e2e.serverkit import dev_token
+from e2e.serverkit import DEADLINE, balance, chunks, dev_token, eventually
 from providers.openrouter import FakeOpenRouter, Served, mid_stream_error, ok
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
-
-DEADLINE = 5.0  # seconds; each wait normally ends within ~1.5 s
 CHUNK_GAP = 0.05  # seconds between the upstream's content chunks: ~1.2 s for the answer
 TITLE = "The Keeper of Lantern Rock"
 PERSONA = {
@@ -40,12 +36,6 @@ PERSONA = {
     "occupation": "lighthouse keeper",
     "extensions": [],
 }
-
-
-def chunks(text: str, count: int) -> tuple[str, ...]:
-    """`text` cut into `count` pieces that join back to it."""
-    size = -(-len(text) // count)
-    return tuple(text[i : i + size] for i in range(0, len(text), size))
 
 
 ANSWER = chunks(json.dumps(PERSONA), 24)
@@ -65,17 +55,6 @@ def env(env, openrouter) -> dict[str, str]:
         # Only the welcome grant: a UTC midnight during the test cannot change the balance.
         "MYNTH_DAILY_FREE_TOKENS": "0",
     }
-
-
-def eventually(check: Callable[[], T | None], what: str, seconds: float = DEADLINE) -> T:
-    """`check()`'s first truthy answer, polled until the deadline."""
-    deadline = time.monotonic() + seconds
-    while True:
-        if found := check():
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {seconds:g} s: {what}")
-        time.sleep(0.05)
 
 
 def first_partial_then_disconnect(base: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -98,12 +77,6 @@ def first_partial_then_disconnect(base: str, headers: dict[str, str]) -> dict[st
                 assert event == "partial", f"{event} before any partial event: {line}"
                 return json.loads(line.removeprefix("data: "))
     pytest.fail("the stream ended without a partial event")
-
-
-def balance(base: str, headers: dict[str, str]) -> int:
-    me = httpx.get(f"{base}/v1/me", headers=headers, timeout=DEADLINE)
-    assert me.status_code == 200, me.text
-    return int(me.json()["balance"]["total"])
 
 
 def personas(base: str, headers: dict[str, str]) -> list[dict[str, Any]]:
