@@ -274,3 +274,19 @@ class PropertyMissingError(MynthError):
 
     def __str__(self) -> str:
         return f"the persona has no {self.property!r} to change"
+
+
+@attrs.frozen
+class ImageDownloadError(ProviderError):
+    """The generated image could not be downloaded or decoded."""
+
+
+@attrs.frozen
+class TooManyImageJobsError(MynthError):
+    """The user already has the most image jobs in flight that one may."""
+
+    limit: int
+    retry_after: int = 10
+
+    def __str__(self) -> str:
+        return f"at most {self.limit} image jobs may be queued or running at once"

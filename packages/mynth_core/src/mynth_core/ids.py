@@ -11,12 +11,18 @@ VersionId = NewType("VersionId", str)  # prv_
 EventId = NewType("EventId", str)  # pev_
 ChatId = NewType("ChatId", str)  # pch_
 MessageId = NewType("MessageId", str)  # msg_
+ImageJobId = NewType("ImageJobId", str)  # igj_
+ImageId = NewType("ImageId", str)  # img_
+JobId = NewType("JobId", str)  # job_
 
 PERSONA = "prs"
 VERSION = "prv"
 EVENT = "pev"
 CHAT = "pch"
 MESSAGE = "msg"
+IMAGE_JOB = "igj"
+IMAGE = "img"
+JOB = "job"
 
 
 class IdFactory(Protocol):

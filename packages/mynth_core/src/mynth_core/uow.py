@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:  # the ports import this module for their use cases; avoid the cycle
     from mynth_core.billing.ports import CheckoutRepository
     from mynth_core.chats.ports import ChatRepository
+    from mynth_core.images.ports import ImageJobRepository, JobQueue
     from mynth_core.ledger.ports import TokenLedger
     from mynth_core.personas.ports import EventLog, PersonaRepository
     from mynth_core.users import UserRepository
@@ -41,6 +42,12 @@ class UnitOfWork(Protocol):
 
     @property
     def chats(self) -> ChatRepository: ...
+
+    @property
+    def images(self) -> ImageJobRepository: ...
+
+    @property
+    def jobs(self) -> JobQueue: ...
 
     async def commit(self) -> None: ...
 

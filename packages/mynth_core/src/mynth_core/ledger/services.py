@@ -246,24 +246,63 @@ class Refund:
         Raises:
             NotFoundError: no spend is stored under `spend_key`.
         """
-        at = self.clock.now()
         async with self.uow() as uow:
-            spend = await uow.ledger.find(spend_key)
-            if spend is None or spend.kind is not EntryKind.SPEND:
-                raise NotFoundError("spend", spend_key)
-            user = spend.user_id
-            account = await uow.ledger.account(user, for_update=True)
-            key = refund_key(spend.id)
-            if (
-                stored := await stored_under(uow, key, user=user, kind=EntryKind.REFUND)
-            ) is not None:
-                return stored
-            account = await open_day(uow, account, at=at, policy=self.policy, ids=self.ids)
-            posting = Posting(id=new_entry_id(self.ids), key=key, at=at, reason=reason)
-            _, entry = account.refund(spend, posting)
-            entry = await uow.ledger.append(entry)
+            entry = await refund_in(
+                uow, spend_key, at=self.clock.now(), reason=reason, policy=self.policy, ids=self.ids
+            )
             await uow.commit()
         return entry
+
+
+async def refund_in(  # noqa: PLR0913 - the refund's facts and the ports it needs
+    uow: UnitOfWork,
+    spend_key: str,
+    *,
+    at: datetime,
+    reason: str | None,
+    policy: LedgerPolicy,
+    ids: IdFactory,
+) -> LedgerEntry:
+    """Refund the spend stored under `spend_key` inside an open unit of work (at most once).
+
+    Raises:
+        NotFoundError: no spend is stored under `spend_key`.
+    """
+    spend = await uow.ledger.find(spend_key)
+    if spend is None or spend.kind is not EntryKind.SPEND:
+        raise NotFoundError("spend", spend_key)
+    user = spend.user_id
+    account = await uow.ledger.account(user, for_update=True)
+    key = refund_key(spend.id)
+    if (stored := await stored_under(uow, key, user=user, kind=EntryKind.REFUND)) is not None:
+        return stored
+    account = await open_day(uow, account, at=at, policy=policy, ids=ids)
+    posting = Posting(id=new_entry_id(ids), key=key, at=at, reason=reason)
+    _, entry = account.refund(spend, posting)
+    return await uow.ledger.append(entry)
+
+
+async def charge_in(  # noqa: PLR0913 - the charge's facts and the ports it needs
+    uow: UnitOfWork,
+    user: UserId,
+    posting: Posting,
+    cost: TokenAmount,
+    *,
+    policy: LedgerPolicy,
+    ids: IdFactory,
+) -> LedgerEntry:
+    """Spend `cost` inside an open unit of work, under the user's balance lock.
+
+    The lock is held until the unit of work ends, so other checks made in it (image jobs in
+    flight, say) are serialised with every other charge of the user.
+
+    Raises:
+        InsufficientTokensError: free and purchased together cannot cover `cost`.
+    """
+    account = await uow.ledger.account(user, for_update=True)
+    account = await open_day(uow, account, at=posting.at, policy=policy, ids=ids)
+    _, entry = account.spend(cost, posting)
+    return await uow.ledger.append(entry)
 
 
 @attrs.frozen

@@ -60,8 +60,36 @@ class PersonaDeleted:
     at: datetime
 
 
+@attrs.frozen(kw_only=True)
+class PersonaImageGenerated:
+    """An image job for this persona succeeded."""
+
+    persona_id: PersonaId
+    at: datetime
+    job_id: str
+    image_id: str
+    model: str
+    quality: str
+
+
+@attrs.frozen(kw_only=True)
+class PersonaImageFailed:
+    """An image job for this persona failed (its charge was refunded)."""
+
+    persona_id: PersonaId
+    at: datetime
+    job_id: str
+    error_code: str
+
+
 PersonaEvent = (
-    PersonaCreated | PersonaVersionCreated | PersonaReverted | PersonaCloned | PersonaDeleted
+    PersonaCreated
+    | PersonaVersionCreated
+    | PersonaReverted
+    | PersonaCloned
+    | PersonaDeleted
+    | PersonaImageGenerated
+    | PersonaImageFailed
 )
 
 # The stable wire and storage names. Renaming a class must never change these.
@@ -71,6 +99,8 @@ EVENT_TYPES: Final[Mapping[type[PersonaEvent], str]] = {
     PersonaReverted: "persona.reverted",
     PersonaCloned: "persona.cloned",
     PersonaDeleted: "persona.deleted",
+    PersonaImageGenerated: "persona.image_generated",
+    PersonaImageFailed: "persona.image_failed",
 }
 EVENT_CLASSES: Final[Mapping[str, type[PersonaEvent]]] = {v: k for k, v in EVENT_TYPES.items()}
 _ENVELOPE: Final = frozenset({"persona_id", "at"})

@@ -8,7 +8,7 @@ from datetime import datetime
 import attrs
 
 from mynth_core.errors import NoChangeError, NotFoundError, VersionConflictError
-from mynth_core.ids import PersonaId, UserId, VersionId
+from mynth_core.ids import ImageId, PersonaId, UserId, VersionId
 from mynth_core.personas.events import (
     PersonaCloned,
     PersonaCreated,
@@ -102,6 +102,7 @@ class Persona:
     next_version_number: int
     cloned_from: CloneSource | None = None
     public_version_id: VersionId | None = None
+    profile_image_id: ImageId | None = None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
@@ -216,6 +217,10 @@ class Persona:
             to_version_id=version.id,
         )
         return moved, (event,)
+
+    def show_image(self, image_id: ImageId, *, at: datetime) -> Persona:
+        """Make `image_id` (one of this persona's succeeded images) the profile image."""
+        return attrs.evolve(self, profile_image_id=image_id, updated_at=at)
 
     def delete(self, *, at: datetime) -> tuple[Persona, Events]:
         """Soft-delete: the persona leaves the catalog and reads as missing from now on."""

@@ -23,6 +23,7 @@ from mynth_core.personas.model import Persona, PersonaVersion
 from mynth_core.personas.writer import VERSION_REFERENCE
 from mynth_core.pricing import Pack
 from mynth_core.testing.chats import ChatStore, InMemoryChatRepository
+from mynth_core.testing.images import ImageStore, InMemoryImageJobRepository, RecordingJobQueue
 from mynth_core.users import User
 
 T = TypeVar("T")
@@ -112,6 +113,7 @@ class InMemoryStore:
     checkouts: dict[str, CheckoutSession] = attrs.field(factory=dict)
     deliveries: dict[tuple[str, str], datetime] = attrs.field(factory=dict)
     chats: ChatStore = attrs.field(factory=ChatStore)
+    images: ImageStore = attrs.field(factory=ImageStore)
 
     def snapshot(self) -> InMemoryStore:
         """A copy a unit of work may change: new containers, the same frozen values."""
@@ -119,9 +121,10 @@ class InMemoryStore:
             **{
                 field.name: copy.copy(getattr(self, field.name))
                 for field in attrs.fields(InMemoryStore)
-                if field.name != "chats"
+                if field.name not in {"chats", "images"}
             },
             chats=self.chats.snapshot(),
+            images=self.images.snapshot(),
         )
 
 
@@ -390,6 +393,8 @@ class FakeUnitOfWork:
     checkouts: InMemoryCheckoutRepository
     deliveries: InMemoryWebhookDeliveryLog
     chats: InMemoryChatRepository
+    images: InMemoryImageJobRepository
+    jobs: RecordingJobQueue
     read_only: bool = False
     committed: bool = False
 
@@ -430,6 +435,8 @@ class FakeUnitOfWorkFactory:
             checkouts=InMemoryCheckoutRepository(store),
             deliveries=InMemoryWebhookDeliveryLog(store),
             chats=InMemoryChatRepository(store.chats),
+            images=InMemoryImageJobRepository(store.images),
+            jobs=RecordingJobQueue(store.images),
             read_only=read_only,
         )
 

@@ -1,0 +1,1 @@
+"""Persona images: the model registry, image jobs and their ports."""
