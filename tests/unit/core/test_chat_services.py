@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from chatkit import ALICE, BOB, World, events
 
-from ledgerkit import LedgerWorld
 from mynth_core.chats.catalogue import ChatCatalogue, ChatModelEntry
 from mynth_core.chats.model import ChatSettings, Role
 from mynth_core.chats.progress import ChapterStarted, Delta, MessagesCreated
-from mynth_core.chats.prompting import ChatWriter
 from mynth_core.chats.replies import (
-    ChatReplies,
     ContinueReply,
     EditMessage,
     RegenerateReply,
     SendMessage,
 )
-from mynth_core.chats.services import ChatPatch, CreateChat, ReadThread, SwitchLeaf, UpdateChat
+from mynth_core.chats.services import ChatPatch, SwitchLeaf, UpdateChat
 from mynth_core.errors import (
     GenerationEmptyError,
     GenerationInProgressError,
@@ -26,89 +24,8 @@ from mynth_core.errors import (
     ProviderUnavailableError,
     UnknownModelError,
 )
-from mynth_core.generation.runs import Generation
-from mynth_core.identity import Principal
-from mynth_core.ids import UserId
-from mynth_core.ledger.services import GetBalance
-from mynth_core.personas.services import CreatePersona
 from mynth_core.pricing import ChatMode, PriceTable
-from mynth_core.testing import (
-    FakeRateLimiter,
-    PlainPromptRenderer,
-    RecordingGenerationLog,
-    Reply,
-    ScriptedChatModel,
-    persona_data,
-)
-from mynth_core.testing.fakes import world_counts
-
-ALICE = Principal(UserId("alice"))
-BOB = Principal(UserId("bob"))
-SUMMARY = {
-    "appearance": "tall",
-    "personality": "dry",
-    "background": "an island",
-    "interests": None,
-    "skills": None,
-    "motivations": None,
-}
-
-
-@attrs.define
-class World(LedgerWorld):
-    model: ScriptedChatModel = attrs.Factory(lambda: ScriptedChatModel(default="Hello there."))
-    log: RecordingGenerationLog = attrs.Factory(RecordingGenerationLog)
-    catalogue: ChatCatalogue = attrs.Factory(ChatCatalogue)
-
-    @property
-    def writer(self) -> ChatWriter:
-        return ChatWriter(
-            uow=self.uow,
-            clock=self.clock,
-            model=self.model,
-            renderer=PlainPromptRenderer(),
-            catalogue=self.catalogue,
-            log=self.log,
-        )
-
-    @property
-    def replies(self) -> ChatReplies:
-        return ChatReplies(
-            self.uow,
-            self.clock,
-            self.ids,
-            self.guard,
-            PriceTable(),
-            GetBalance(self.uow, self.clock, self.policy),
-            FakeRateLimiter(self.clock),
-            self.writer,
-        )
-
-    @property
-    def create(self) -> CreateChat:
-        return CreateChat(self.uow, self.clock, self.ids, self.catalogue)
-
-    @property
-    def send(self) -> SendMessage:
-        return SendMessage(self.uow, self.clock, self.ids, self.replies)
-
-    async def persona(self, who: Principal = ALICE):
-        return await CreatePersona(self.uow, self.clock, self.ids)(who, persona_data(), None)
-
-    async def chat(self, who: Principal = ALICE, **kw):
-        persona = await self.persona(who)
-        self.model.script(SUMMARY)  # the roleplay summary, generated on the first reply
-        return await self.create(who, persona.id, **kw)
-
-    async def thread(self, chat, who: Principal = ALICE):
-        return await ReadThread(self.uow)(who, chat.id)
-
-    def counts(self) -> dict[str, int]:
-        return dict(world_counts(self.uow))
-
-
-async def events(generation: Generation) -> list[object]:
-    return [e async for e in generation.events]
+from mynth_core.testing import Reply
 
 
 @pytest.fixture

@@ -364,9 +364,9 @@ class RegenerateReply:
             else:
                 assert target.parent_id is not None  # noqa: S101 - a reply answers a user message
                 parent, kind = target.parent_id, ReplyKind.REGENERATE
-                chapter = (
+                chapter = (  # a regenerated chapter keeps its number; roleplay has none
                     target.chapter.number
-                    if target.chapter is not None
+                    if target.chapter is not None and chat.mode is ChatMode.STORY
                     else await self.replies.writer.next_chapter(uow, chat, target.parent_id)
                 )
         turn = Turn(chat=chat, parent_id=parent, kind=kind, chapter=chapter)
