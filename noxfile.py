@@ -16,7 +16,7 @@ POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 OUTER_LIBRARIES = (
     "sqlalchemy", "httpx", "litestar", "punq", "cattrs", "jinja2", "tenacity",
-    "alembic", "aiosqlite", "asyncpg", "jwt", "msgspec", "redis",
+    "alembic", "aiosqlite", "asyncpg", "jwt", "msgspec", "redis", "PIL",
 )  # fmt: skip
 ASSERT_ABSENT = (
     "import importlib.util, sys; "

@@ -1,9 +1,10 @@
 """`nox -s bench`: persona routes of a real `mynth serve` against a bare Litestar route.
 
-`--suite http|ledger|stream|all` (default all) picks the suites; the ledger suite (Postgres
-charges against a bare single-row UPDATE loop) lives in `tests/bench/ledger.py`, the stream
-suite (the SSE relay's overhead on the first `partial` event of a generation, against a fake
-OpenRouter) in `tests/bench/stream.py`.
+`--suite http|ledger|stream|chat|all` (default all) picks the suites; the ledger suite
+(Postgres charges against a bare single-row UPDATE loop) lives in `tests/bench/ledger.py`,
+the stream suite (the SSE relay's overhead on the first `partial` event of a generation,
+against a fake OpenRouter) in `tests/bench/stream.py`, the chat suite (prompt size and server
+time per turn of a 1000-turn chat, against a fake OpenRouter) in `tests/bench/chat.py`.
 
 Both servers run as separate processes with the same uvicorn setup on loopback; one client
 process drives them alternately, so machine noise hits both alike. Reported: p50/p99 latency
@@ -28,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from tests.bench import ledger, stream
+from tests.bench import chat, ledger, stream
 
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 TARGET_RATIO = 3.0
@@ -143,7 +144,9 @@ PERSONA = {
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--suite", choices=("http", "ledger", "stream", "all"), default="all")
+    parser.add_argument(
+        "--suite", choices=("http", "ledger", "stream", "chat", "all"), default="all"
+    )
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--out", type=Path, default=Path(".bench/http.json"))
@@ -152,6 +155,7 @@ def main() -> None:
     )
     ledger.add_arguments(parser)
     stream.add_arguments(parser)
+    chat.add_arguments(parser)
     args = parser.parse_args()
     met = True
     if args.suite in {"http", "all"}:
@@ -160,6 +164,8 @@ def main() -> None:
         met = ledger.run(args, required=args.suite == "ledger") and met
     if args.suite in {"stream", "all"}:
         met = stream.run(args) and met
+    if args.suite in {"chat", "all"}:
+        met = chat.run(args) and met
     if args.check and not met:
         sys.exit(1)
 

@@ -11,6 +11,7 @@ they run over the fakes only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,7 +26,7 @@ import punq
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 # `sqlkit` lives in tests/; putting it on sys.path here lets this directory run on its own.
@@ -39,6 +40,7 @@ from mynth_adapters.bootstrap import bootstrap  # noqa: E402
 from mynth_adapters.health import Readiness  # noqa: E402
 from mynth_adapters.offline import OfflineChatModel  # noqa: E402
 from mynth_adapters.settings import (  # noqa: E402
+    JobSettings,
     PolarSettings,
     Settings,
 )
@@ -58,7 +60,10 @@ from mynth_core.chats.model import Lease  # noqa: E402
 from mynth_core.clock import Clock  # noqa: E402
 from mynth_core.generation.ports import ChatModel  # noqa: E402
 from mynth_core.identity import IdentityVerifier  # noqa: E402
-from mynth_core.ids import ChatId, UserId  # noqa: E402
+from mynth_core.ids import ChatId, ImageJobId, UserId  # noqa: E402
+from mynth_core.images.model import JobStatus  # noqa: E402
+from mynth_core.images.ports import BlobStore, ImageGenerator  # noqa: E402
+from mynth_core.images.services import RunImageJob  # noqa: E402
 from mynth_core.limits import RateLimiter  # noqa: E402
 from mynth_core.testing import (  # noqa: E402
     FakeBillingProvider,
@@ -70,6 +75,7 @@ from mynth_core.testing import (  # noqa: E402
     ScriptedChatModel,
 )
 from mynth_core.testing.fakes import world_counts  # noqa: E402
+from mynth_core.testing.images import InMemoryBlobStore, ScriptedImageGenerator  # noqa: E402
 from mynth_core.uow import UnitOfWorkFactory  # noqa: E402
 from mynth_core.users import RecentUsers  # noqa: E402
 from mynth_http.app import Bootstrap, create_app  # noqa: E402
@@ -195,6 +201,8 @@ def settings(tmp_path, local_issuer_key) -> Settings:
     embedded = Settings.embedded(tmp_path)
     return attrs.evolve(
         embedded,
+        # Tests run image jobs themselves (`backend.run_jobs`), one at a time.
+        jobs=JobSettings(embedded_worker=False),
         polar=PolarSettings(webhook_secret=POLAR_SECRET, products=tuple(PRODUCTS.items())),
         clerk=attrs.evolve(embedded.clerk, webhook_secret=CLERK_SECRET),
     )
@@ -211,6 +219,8 @@ class Doubles:
     billing: FakeBillingProvider
     chat_model: ScriptedChatModel
     limiter: FakeRateLimiter
+    images: ScriptedImageGenerator
+    blobs: InMemoryBlobStore
 
 
 @asynccontextmanager
@@ -232,6 +242,8 @@ async def bootstrap_with_doubles(
         container.register(BillingProvider, instance=doubles.billing)
         container.register(ChatModel, instance=doubles.chat_model)
         container.register(RateLimiter, instance=doubles.limiter)
+        container.register(ImageGenerator, instance=doubles.images)
+        container.register(BlobStore, instance=doubles.blobs)
         if uow is not None:
             container.register(UnitOfWorkFactory, instance=uow)
         yield container
@@ -258,6 +270,14 @@ class Backend(Protocol):
         """Hold the chat's generation slot, as a running (or crashed) generation does."""
         ...
 
+    async def queued_image_jobs(self) -> list[str]:
+        """The ids of image jobs waiting to run."""
+        ...
+
+    async def run_jobs(self, client: AsyncTestClient[Litestar]) -> None:
+        """Run every queued image job with the app's own handler, as its worker would."""
+        ...
+
 
 @attrs.define
 class FakeBackend:
@@ -277,6 +297,8 @@ class FakeBackend:
                 billing=doubles.billing,
                 chat_model=doubles.chat_model,
                 limiter=doubles.limiter,
+                images=doubles.images,
+                blobs=doubles.blobs,
             )
             return fake_bootstrap(container)
 
@@ -290,6 +312,13 @@ class FakeBackend:
 
     async def soft_delete_user(self, user_id: str, *, at: datetime) -> None:
         await InMemoryUserRepository(self.uow.store).soft_delete(UserId(user_id), at=at)
+
+    async def queued_image_jobs(self) -> list[str]:
+        jobs = self.uow.store.images.jobs.values()
+        return [j.id for j in jobs if j.status is JobStatus.QUEUED]
+
+    async def run_jobs(self, client: AsyncTestClient[Litestar]) -> None:
+        await run_queued(self, client)
 
     async def hold_generation(self, chat_id: str, *, until: datetime) -> None:
         stored = self.uow.store.chats.chats[ChatId(chat_id)]
@@ -357,6 +386,14 @@ class SqlBackend:
         async with self.look.begin() as conn:
             await SqlUserRepository(conn).soft_delete(UserId(user_id), at=at)
 
+    async def queued_image_jobs(self) -> list[str]:
+        stmt = text("SELECT id FROM image_jobs WHERE status = 'queued' ORDER BY created_at")
+        async with self.look.connect() as conn:
+            return list((await conn.execute(stmt)).scalars())
+
+    async def run_jobs(self, client: AsyncTestClient[Litestar]) -> None:
+        await run_queued(self, client)
+
     async def hold_generation(self, chat_id: str, *, until: datetime) -> None:
         stmt = (
             update(chats)
@@ -374,6 +411,14 @@ class SqlBackend:
         )
         async with self.look.begin() as conn:
             assert (await conn.execute(stmt)).rowcount == 1
+
+
+async def run_queued(backend: Backend, client: AsyncTestClient[Litestar]) -> None:
+    """Run the queued image jobs one by one, in the app's own event loop (its database
+    connections live there), as its worker would; tests run no background worker."""
+    run = client.app.state.container.resolve(RunImageJob)
+    for job_id in await backend.queued_image_jobs():
+        await asyncio.to_thread(client.blocking_portal.call, run, ImageJobId(job_id))
 
 
 BACKENDS = [
@@ -416,6 +461,11 @@ def chat_model() -> ScriptedChatModel:
 
 
 @pytest.fixture
+def image_generator() -> ScriptedImageGenerator:
+    return ScriptedImageGenerator()
+
+
+@pytest.fixture
 def limiter(clock) -> FakeRateLimiter:
     """The memory store's exact sliding windows on the frozen clock, with a switchable outage."""
     return FakeRateLimiter(clock)
@@ -423,7 +473,16 @@ def limiter(clock) -> FakeRateLimiter:
 
 @pytest.fixture
 def app(
-    settings, backend, clock, verifier, readiness, recent_users, billing, chat_model, limiter
+    settings,
+    backend,
+    clock,
+    verifier,
+    readiness,
+    recent_users,
+    billing,
+    chat_model,
+    limiter,
+    image_generator,
 ) -> Litestar:
     """The real app over `backend` (so once per backend), with the shared test doubles."""
     doubles = Doubles(
@@ -434,6 +493,8 @@ def app(
         billing=billing,
         chat_model=chat_model,
         limiter=limiter,
+        images=image_generator,
+        blobs=InMemoryBlobStore(),
     )
     return create_app(settings, bootstrap=backend.bootstrap(doubles))
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mynth_adapters.health import Readiness
-from mynth_adapters.settings import HttpSettings, LogFormat, Settings
+from mynth_adapters.settings import HttpSettings, JobSettings, LogFormat, Settings
 from mynth_adapters.testing import fake_bootstrap, fake_container
 from mynth_http.app import create_app
 from mynth_http.middleware import client_ip
@@ -117,6 +117,15 @@ CHAT_ROUTES = {
     ("post", "/v1/chats/{chat_id}/continue"),
     ("put", "/v1/chats/{chat_id}/leaf"),
 }
+IMAGE_ROUTES = {
+    ("get", "/v1/image-models"),
+    ("post", "/v1/personas/{persona_id}/images"),
+    ("get", "/v1/personas/{persona_id}/images"),
+    ("put", "/v1/personas/{persona_id}/profile-image"),
+    ("get", "/v1/image-jobs/{job_id}"),
+    ("get", "/v1/images/{image_id}"),
+    ("get", "/v1/images/{image_id}/content"),
+}
 GENERATION_ROUTES = {
     ("post", "/v1/personas/generate"),
     ("post", "/v1/personas/{persona_id}/enhance"),
@@ -159,7 +168,8 @@ async def test_the_openapi_document_describes_every_route(client) -> None:
 
     documented = {(m, p) for p, item in document["paths"].items() for m in item}
     system = {("get", "/healthz"), ("get", "/readyz")}
-    routes = PERSONA_ROUTES | GENERATION_ROUTES | CHAT_ROUTES | ECONOMY_ROUTES | system
+    routes = PERSONA_ROUTES | GENERATION_ROUTES | CHAT_ROUTES | IMAGE_ROUTES | ECONOMY_ROUTES
+    routes |= system
     assert routes == documented
 
 
@@ -240,6 +250,7 @@ async def test_the_console_format_is_one_readable_line(client_for, tmp_path, cap
         data_dir=tmp_path,
         database=settings.database,
         http=HttpSettings(log_format=LogFormat.CONSOLE),
+        jobs=JobSettings(embedded_worker=False),  # the fakes have no job table
     )
     app = create_app(settings, bootstrap=lambda _: fake_bootstrap(fake_container()))
     capsys.readouterr()

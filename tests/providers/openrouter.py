@@ -6,8 +6,8 @@ are served too. Unscripted chat requests get the happy path: text derived from t
 message, or a valid JSON object for a `json_schema` response format. Scripted `Reply`s
 (PROVIDERS §0.5 faults and stream shapes) answer the next chat requests in order; `fail_model`
 makes a model fail until `reset()`, which exercises `models` fallbacks. Every request is
-recorded, and every chat response as a `Served` with the monotonic time its first content
-event was written (for relay-overhead benchmarks).
+recorded, and every chat response as a `Served` with the monotonic times its first content
+event was written and its body ended (for relay-overhead and per-turn benchmarks).
 """
 
 from __future__ import annotations
@@ -244,6 +244,7 @@ class Served:
     first_content_at: float | None = None  # the first content event (or the JSON body)
     events: int = 0  # `data:` events written
     completed: bool = False  # the body ended as scripted
+    completed_at: float | None = None  # right after the body's last write
     disconnected: bool = False  # the client went away before the end
 
 
@@ -405,6 +406,7 @@ class FakeOpenRouter:
             served.first_byte_at = time.monotonic()
             await _respond(send, reply)
             served.completed = True
+            served.completed_at = time.monotonic()
             return None
         answer = self._answer(payload, reply, served)
         if served.stream:
@@ -412,6 +414,7 @@ class FakeOpenRouter:
         served.first_byte_at = served.first_content_at = time.monotonic()
         await _respond(send, Reply(body=json.dumps(answer.document()).encode()), answer.headers)
         served.completed = True
+        served.completed_at = time.monotonic()
         return None
 
     def _serve(self, payload: Mapping[str, Any]) -> Reply:
@@ -462,6 +465,7 @@ class FakeOpenRouter:
                 return None  # uvicorn closes the connection mid-body
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         served.completed = True
+        served.completed_at = time.monotonic()
         return None
 
     async def _pause(self, seconds: float, gone: asyncio.Event) -> None:

@@ -32,6 +32,9 @@ TABLES = {
     "chat_messages",
     "chat_summaries",
     "version_roleplay_summaries",
+    "image_jobs",
+    "images",
+    "jobs",
 }
 
 
@@ -109,4 +112,4 @@ def test_the_migrations_ship_inside_the_package_and_need_no_ini_file() -> None:
 
     assert config.config_file_name is None
     assert Path(script.dir).is_relative_to(Path(mynth_adapters.__file__).parent)
-    assert script.get_heads() == ["0005"]
+    assert script.get_heads() == ["0006"]

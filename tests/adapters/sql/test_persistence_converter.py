@@ -30,6 +30,8 @@ FROZEN_TAGS = {
     "persona.reverted",
     "persona.cloned",
     "persona.deleted",
+    "persona.image_generated",
+    "persona.image_failed",
 }
 
 

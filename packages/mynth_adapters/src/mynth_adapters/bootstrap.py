@@ -18,9 +18,16 @@ from mynth_adapters.auth import (
     PemKeySource,
 )
 from mynth_adapters.auth.webhooks import StandardWebhookVerifier
+from mynth_adapters.blobs import LocalBlobStore
 from mynth_adapters.generation_log import LoggingGenerationLog
 from mynth_adapters.health import Check, Readiness
 from mynth_adapters.http_client import provider_client
+from mynth_adapters.images import (
+    OfflineImageGenerator,
+    RunwareImageGenerator,
+    download_client,
+    runware_client,
+)
 from mynth_adapters.inbound import ClerkWebhooks, PolarWebhooks
 from mynth_adapters.offline import OfflineChatModel
 from mynth_adapters.openrouter import OpenAICompatChatModel, chat_client, is_openrouter_url
@@ -32,6 +39,7 @@ from mynth_adapters.settings import (
     EconomySettings,
     OpenRouterSettings,
     PolarSettings,
+    RunwareSettings,
     Settings,
 )
 from mynth_adapters.sql.engine import sql_engine
@@ -47,6 +55,9 @@ from mynth_core.generation.ports import ChatModel, PromptRenderer
 from mynth_core.generation.runs import GenerationLog
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory, RandomIdFactory
+from mynth_core.images.ports import BlobStore, ImageGenerator
+from mynth_core.images.registry import ImageRegistry
+from mynth_core.images.services import ImageWork
 from mynth_core.ledger.model import TokenAmount
 from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.limits import RateLimiter
@@ -88,6 +99,11 @@ async def bootstrap(settings: Settings) -> AsyncIterator[punq.Container]:
         container.register(LedgerPolicy, instance=ledger_policy(settings.economy))
         container.register(PriceTable, instance=price_table(settings.economy))
         register_generation(container, await _chat_model(settings.openrouter, stack))
+        register_images(
+            container,
+            generator=await _image_generator(settings.runware, stack),
+            blobs=LocalBlobStore.in_data_dir(settings.data_dir),
+        )
         for use_case in USE_CASES:
             container.register(use_case, scope=punq.Scope.singleton)
         catalogue = pack_catalogue(settings, container.resolve(PriceTable))
@@ -132,6 +148,18 @@ def register_generation(container: punq.Container, chat_model: ChatModel) -> Non
     container.register(ChatWriter, factory=chat_writer, scope=punq.Scope.singleton)
 
 
+async def _image_generator(runware: RunwareSettings, stack: AsyncExitStack) -> ImageGenerator:
+    """Runware with a key; else the offline renderer (`offline/image`)."""
+    if runware.api_key is None:
+        return OfflineImageGenerator()
+    return RunwareImageGenerator(
+        client=await stack.enter_async_context(runware_client(runware.base_url)),
+        api_key=runware.api_key,
+        download_client=await stack.enter_async_context(download_client()),
+        download_hosts=runware.download_hosts,
+    )
+
+
 async def _chat_model(openrouter: OpenRouterSettings, stack: AsyncExitStack) -> ChatModel:
     """OpenRouter (or any OpenAI-compatible server) with a key; else the offline generator."""
     if openrouter.api_key is None:
@@ -142,6 +170,31 @@ async def _chat_model(openrouter: OpenRouterSettings, stack: AsyncExitStack) -> 
         api_key=openrouter.api_key,
         is_openrouter=is_openrouter_url(openrouter.base_url),
     )
+
+
+def register_images(
+    container: punq.Container, *, generator: ImageGenerator, blobs: BlobStore
+) -> None:
+    """The image registry, generator and blob store behind the image use cases.
+
+    `ImageWork` is built on first use (after `register_generation`), so a test that
+    re-registers the generator, the chat model or the blob store gets them.
+    """
+    container.register(ImageRegistry, instance=ImageRegistry())
+    container.register(ImageGenerator, instance=generator)
+    container.register(BlobStore, instance=blobs)
+
+    def image_work() -> ImageWork:
+        return ImageWork(
+            generator=container.resolve(ImageGenerator),
+            blobs=container.resolve(BlobStore),
+            registry=container.resolve(ImageRegistry),
+            model=container.resolve(ChatModel),
+            renderer=container.resolve(PromptRenderer),
+            log=container.resolve(GenerationLog),
+        )
+
+    container.register(ImageWork, factory=image_work, scope=punq.Scope.singleton)
 
 
 def pack_catalogue(settings: Settings, prices: PriceTable) -> PackCatalogue:

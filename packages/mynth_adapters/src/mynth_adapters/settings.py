@@ -96,6 +96,15 @@ class RunwareSettings:
 
     api_key: str | None = attrs.field(default=None, repr=False)  # None → offline renderer
     base_url: str = RUNWARE_URL
+    download_hosts: frozenset[str] = frozenset({"im.runware.ai"})  # never any other host
+
+
+@attrs.frozen(kw_only=True)
+class JobSettings:
+    """Background jobs: the in-process worker of `mynth serve`."""
+
+    embedded_worker: bool = True  # off when separate `mynth worker` processes run the jobs
+    concurrency: int = 4
 
 
 @attrs.frozen(kw_only=True)
@@ -130,6 +139,7 @@ class Settings:
     runware: RunwareSettings = RunwareSettings()
     economy: EconomySettings = EconomySettings()
     http: HttpSettings = HttpSettings()
+    jobs: JobSettings = JobSettings()
 
     @classmethod
     def embedded(cls, data_dir: Path) -> Settings:
@@ -172,6 +182,15 @@ def _positive(raw: str) -> int:
     if value <= 0:
         raise ValueError(f"must be a positive integer, not {raw!r}")
     return value
+
+
+def _flag(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, not {raw!r}")
 
 
 def _pairs(raw: str) -> tuple[tuple[str, str], ...]:
@@ -256,6 +275,12 @@ def load_settings(environ: Mapping[str, str], *, stdout_is_tty: bool = False) ->
         runware=RunwareSettings(
             api_key=env.text("MYNTH_RUNWARE_API_KEY"),
             base_url=env.text("MYNTH_RUNWARE_BASE_URL") or RUNWARE_URL,
+            download_hosts=frozenset(env.items("MYNTH_RUNWARE_DOWNLOAD_HOSTS"))
+            or RunwareSettings().download_hosts,
+        ),
+        jobs=JobSettings(
+            embedded_worker=env.parsed("MYNTH_EMBEDDED_WORKER", _flag, default=True),
+            concurrency=env.parsed("MYNTH_WORKER_CONCURRENCY", _positive, 4),
         ),
         economy=EconomySettings(
             daily_free_allowance=env.parsed("MYNTH_DAILY_FREE_TOKENS", _non_negative, 10),

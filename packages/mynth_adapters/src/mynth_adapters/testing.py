@@ -8,7 +8,12 @@ from pathlib import Path
 
 import punq
 
-from mynth_adapters.bootstrap import pack_catalogue, register_billing, register_generation
+from mynth_adapters.bootstrap import (
+    pack_catalogue,
+    register_billing,
+    register_generation,
+    register_images,
+)
 from mynth_adapters.health import Readiness
 from mynth_adapters.offline import OfflineChatModel
 from mynth_adapters.settings import Settings
@@ -18,6 +23,7 @@ from mynth_core.clock import Clock
 from mynth_core.generation.ports import ChatModel
 from mynth_core.identity import IdentityVerifier
 from mynth_core.ids import IdFactory
+from mynth_core.images.ports import BlobStore, ImageGenerator
 from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.limits import RateLimiter
 from mynth_core.pricing import PriceTable
@@ -29,6 +35,7 @@ from mynth_core.testing import (
     FrozenClock,
     SequentialIdFactory,
 )
+from mynth_core.testing.images import InMemoryBlobStore, ScriptedImageGenerator
 from mynth_core.uow import UnitOfWorkFactory
 from mynth_core.users import RecentUsers
 
@@ -45,6 +52,8 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     billing: BillingProvider | None = None,
     chat_model: ChatModel | None = None,
     limiter: RateLimiter | None = None,
+    images: ImageGenerator | None = None,
+    blobs: BlobStore | None = None,
 ) -> punq.Container:
     """A container whose ports are fakes; pass any of them in to inspect or steer it.
 
@@ -63,6 +72,11 @@ def fake_container(  # noqa: PLR0913 - one optional override per port
     container.register(LedgerPolicy, instance=LedgerPolicy())
     container.register(PriceTable, instance=PriceTable())
     register_generation(container, chat_model or OfflineChatModel())
+    register_images(
+        container,
+        generator=images or ScriptedImageGenerator(),
+        blobs=blobs or InMemoryBlobStore(),
+    )
     for use_case in USE_CASES:
         container.register(use_case, scope=punq.Scope.singleton)
     settings = settings or Settings.embedded(Path(".mynth"))

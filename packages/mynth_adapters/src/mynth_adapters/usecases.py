@@ -22,6 +22,16 @@ from mynth_core.chats.services import (
     UpdateChat,
     UpgradeChat,
 )
+from mynth_core.images.services import (
+    FailImageJob,
+    GetImage,
+    GetImageJob,
+    ListImages,
+    ReadImageContent,
+    RequestImage,
+    RunImageJob,
+    SetProfileImage,
+)
 from mynth_core.ledger.services import (
     Charge,
     ChargeGuard,
@@ -78,6 +88,14 @@ USE_CASES: Final = (
     RegenerateReply,
     EditMessage,
     ContinueReply,
+    RequestImage,
+    RunImageJob,
+    FailImageJob,
+    GetImageJob,
+    ListImages,
+    GetImage,
+    ReadImageContent,
+    SetProfileImage,
     GetBalance,
     ListLedger,
     Charge,

@@ -12,7 +12,8 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
-from mynth_adapters.settings import Settings
+from mynth_adapters.jobs import image_worker
+from mynth_adapters.settings import JobSettings, Settings
 from mynth_core.personas.settlement import SettleAbandonedGenerations
 from mynth_http.controllers import CONTROLLERS
 from mynth_http.di import DEPENDENCIES
@@ -39,7 +40,8 @@ def create_app(settings: Settings, *, bootstrap: Bootstrap) -> Litestar:
             settle = container.resolve(SettleAbandonedGenerations)
             sweeper = asyncio.create_task(sweep_forever(settle, every=SWEEP_EVERY_SECONDS))
             try:
-                yield
+                async with embedded_worker(container, settings.jobs):
+                    yield
             finally:  # generations still running get their grace period, then a refund
                 sweeper.cancel()
                 await asyncio.wait([sweeper])  # without raising the sweeper's cancellation
@@ -69,3 +71,13 @@ def create_app(settings: Settings, *, bootstrap: Bootstrap) -> Litestar:
         trusted_proxies=settings.http.trusted_proxies,
     )
     return app
+
+
+@asynccontextmanager
+async def embedded_worker(container: punq.Container, jobs: JobSettings) -> AsyncIterator[None]:
+    """Run background jobs in this process, unless separate `mynth worker` processes do."""
+    if not jobs.embedded_worker:
+        yield
+        return
+    async with image_worker(container, concurrency=jobs.concurrency).running(grace=10):
+        yield

@@ -1,10 +1,11 @@
-"""The `mynth` command: serve, migrate, dev-token."""
+"""The `mynth` command: serve, worker, migrate, dev-token."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -33,6 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
+    worker = commands.add_parser("worker", help="run background jobs until SIGTERM or SIGINT")
+    worker.add_argument("--concurrency", type=int, default=4, help="jobs run at once (default: 4)")
+    worker.add_argument(
+        "--grace",
+        type=float,
+        default=30.0,
+        help="seconds running jobs get to finish on shutdown (default: 30)",
+    )
+    worker.set_defaults(run=_worker)
     commands.add_parser("migrate", help="apply database migrations and exit").set_defaults(
         run=_migrate
     )
@@ -55,6 +65,33 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         app, host=args.host, port=args.port, log_config=None, access_log=False, lifespan="on"
     )
     uvicorn.Server(config).run()
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from mynth_adapters.bootstrap import bootstrap  # noqa: PLC0415
+    from mynth_adapters.jobs import image_worker  # noqa: PLC0415
+    from mynth_http.logging import configure_logging  # noqa: PLC0415
+
+    if args.concurrency < 1 or args.grace < 0:
+        print("--concurrency must be at least 1 and --grace not negative", file=sys.stderr)  # noqa: T201
+        return 2
+    configure_logging(settings.http.log_format)
+
+    async def run() -> None:
+        # The first signal stops claiming and lets running jobs finish within the grace
+        # period; jobs still running then are abandoned to their leases and run again later.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        if settings.database.is_sqlite:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        async with bootstrap(settings) as container:
+            worker = image_worker(container, concurrency=args.concurrency)
+            await worker.serve(stop, grace=args.grace)
+
+    asyncio.run(run())
     return 0
 
 

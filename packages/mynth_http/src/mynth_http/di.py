@@ -18,6 +18,7 @@ from mynth_core.billing.services import StartCheckout
 from mynth_core.chats.catalogue import ChatCatalogue
 from mynth_core.clock import Clock
 from mynth_core.identity import IdentityVerifier, Principal
+from mynth_core.images.registry import ImageRegistry
 from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.pricing import PriceTable
 from mynth_core.users import ProvisionUser
@@ -59,6 +60,7 @@ DEPENDENCIES: Final[Mapping[str, Provide]] = {
     "readiness": provide(Readiness),
     "clock": provide(Clock),
     "chat_catalogue": provide(ChatCatalogue),
+    "image_registry": provide(ImageRegistry),
     "price_table": provide(PriceTable),
     "ledger_policy": provide(LedgerPolicy),
     "start_checkout": provide(StartCheckout),

@@ -43,6 +43,7 @@ from mynth_core.errors import (
     ProviderTimeoutError,
     RateLimitedError,
     ServiceUnavailableError,
+    TooManyImageJobsError,
     UnknownModelError,
     ValidationError,
     VersionConflictError,
@@ -131,6 +132,7 @@ PROBLEMS: Final[Mapping[type[MynthError], Problem]] = {
     UnknownModelError: Problem(422, "unknown-model", "Unknown model"),
     GenerationInProgressError: Problem(409, "generation-in-progress", "Generation in progress"),
     PropertyMissingError: Problem(422, "property-missing", "Property missing"),
+    TooManyImageJobsError: Problem(429, "too-many-image-jobs", "Too many image jobs"),
     PaymentProviderError: Problem(
         502,
         "payment-provider-error",
@@ -212,6 +214,8 @@ def _extensions(error: MynthError) -> dict[str, object]:
         return {"retry_after": error.retry_after, "bucket": error.bucket}
     if isinstance(error, ProviderRateLimitedError):
         return {"retry_after": error.retry_after or PROVIDER_BUSY_RETRY_AFTER}
+    if isinstance(error, TooManyImageJobsError):
+        return {"retry_after": error.retry_after, "limit": error.limit}
     return {}
 
 
@@ -234,6 +238,8 @@ def _headers(error: MynthError) -> dict[str, str]:
         return {"Retry-After": str(error.retry_after)}
     if isinstance(error, ProviderRateLimitedError):
         return {"Retry-After": str(error.retry_after or PROVIDER_BUSY_RETRY_AFTER)}
+    if isinstance(error, TooManyImageJobsError):
+        return {"Retry-After": str(error.retry_after)}
     if isinstance(error, AuthenticationRequiredError):
         return {"WWW-Authenticate": _BEARER}
     if isinstance(error, InvalidTokenError | AccountDeletedError):
@@ -296,7 +302,10 @@ _DOCUMENTED: Final[Mapping[int, str]] = {
         "`validation-failed` (`errors: [{field, message}]`), `no-change`, `unknown-model`, "
         "`property-missing` or `content-refused`"
     ),
-    429: "`rate-limited` (`retry_after`, `bucket`); `Retry-After` and `RateLimit-*` headers",
+    429: (
+        "`rate-limited` (`retry_after`, `bucket`; `RateLimit-*` headers) or "
+        "`too-many-image-jobs`; `Retry-After`"
+    ),
     502: (
         "`provider-error`, `generation-invalid`, `generation-empty` (refunded) or "
         "`payment-provider-error`"

@@ -2,8 +2,9 @@
 
 It answers by the request's output contract (`request.schema.name`): a whole persona, an
 enhance, a property action, a roleplay summary. Without a schema it reads the prompt the chat
-templates wrote (`partner`): a roleplay reply in character, a story chapter headed
-`Chapter N: <title>`, a continuation or a rolling summary; any other prompt gets a plain
+templates wrote (`partner`, `image_prompt`): a roleplay reply in character, a story chapter
+headed `Chapter N: <title>`, a continuation, a rolling summary or a text-to-image prompt (one
+paragraph from the appearance, style and shot); any other prompt gets a plain
 `[offline]` reply that echoes the user. The same request always gives the same answer (seeded
 from a SHA-256 of the messages), and every answer is labelled with `OFFLINE_TEXT_MODEL`.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from mynth_adapters.offline.edits import action_of, find_persona, write_changes, write_property
+from mynth_adapters.offline.image_prompt import write_image_prompt
 from mynth_adapters.offline.partner import write_reply, write_roleplay_summary
 from mynth_adapters.offline.writer import CONFIGURE_HINT, Seed, clip, write_persona
 from mynth_core.generation.ports import (
@@ -90,7 +92,11 @@ def _answer(request: ChatRequest) -> tuple[Completion, Seed]:
     elif request.schema is not None:
         text = json.dumps(placeholder(request.schema.schema), ensure_ascii=False)
     else:
-        text = write_reply(request.messages, seed) or _reply(_last_user(request.messages), seed)
+        text = (
+            write_image_prompt(request.messages)
+            or write_reply(request.messages, seed)
+            or _reply(_last_user(request.messages), seed)
+        )
     prompt_words = sum(len(m.content.split()) for m in request.messages)
     completion = Completion(
         text=text,

@@ -324,11 +324,18 @@ def _path(chat_id: ChatId, leaf_id: MessageId, limit: int) -> Select[Any]:
     )
     parent = chat_messages.alias("step")
     up = up.union_all(
+        # By primary key only: an extra `chat_id` test here lets a planner without
+        # statistics (a fresh Postgres) join against the whole chat at every step.
         select(parent.c.id, parent.c.parent_id, up.c.depth + 1).where(
-            parent.c.id == up.c.parent_id, parent.c.chat_id == chat_id, up.c.depth < limit
+            parent.c.id == up.c.parent_id, up.c.depth < limit
         )
     )
-    return select(chat_messages).join(up, _M.id == up.c.id).order_by(up.c.depth.desc())
+    return (
+        select(chat_messages)
+        .join(up, _M.id == up.c.id)
+        .where(_M.chat_id == chat_id)
+        .order_by(up.c.depth.desc())
+    )
 
 
 def _newest_leaf(chat_id: ChatId, message_id: MessageId) -> Select[Any]:

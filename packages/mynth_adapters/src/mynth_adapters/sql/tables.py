@@ -9,6 +9,7 @@ from typing import Any, Final
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -99,6 +100,7 @@ personas = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("deleted_at", UtcDateTime, nullable=True),
+    Column("profile_image_id", Text, nullable=True),  # one of the persona's `images`
     Index("ix_personas_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
 )
 
@@ -292,6 +294,73 @@ version_roleplay_summaries = Table(
     metadata,
     Column("version_id", Text, primary_key=True),
     Column("summary", Text, nullable=False),
+)
+
+# Image generations (PRODUCT.md §7.4), charged when created; `options` as the caller gave them.
+image_jobs = Table(
+    "image_jobs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("owner_id", Text, nullable=False),
+    Column("persona_id", Text, nullable=False),
+    Column("persona_version_id", Text, nullable=False),
+    Column("quality", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("options", Json, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("cost", Integer, nullable=False),
+    Column("charge_key", Text, nullable=False),
+    Column("task_uuid", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error_code", Text, nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("image_id", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("started_at", UtcDateTime, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+    # The in-flight count of a user (`count_in_flight`), taken under the balance-row lock.
+    Index("ix_image_jobs_owner_id_status", "owner_id", "status"),
+)
+
+# Generated images; their bytes live in the blob store under `image_key(id)`.
+images = Table(
+    "images",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("owner_id", Text, nullable=False),
+    Column("persona_id", Text, nullable=False),
+    Column("job_id", Text, ForeignKey("image_jobs.id"), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("nsfw", Boolean, nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("job_id"),  # one image per job, however often the job ran
+    # A persona's gallery, newest first, keyset-paginated.
+    Index("ix_images_persona_id_created_at_id", "persona_id", "created_at", "id"),
+)
+
+# The durable job queue (ARCHITECTURE.md §8): a row is written in the transaction that
+# enqueues it; workers claim due rows with a lease (`locked_until`, `locked_by`).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("run_after", UtcDateTime, nullable=True),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("locked_by", Text, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+    # The claim: due `queued` rows and expired `running` ones.
+    Index("ix_jobs_status_run_after", "status", "run_after"),
 )
 
 

@@ -15,9 +15,12 @@ from mynth_adapters.sql.billing import SqlCheckoutRepository, SqlWebhookDelivery
 from mynth_adapters.sql.chats import SqlChatRepository
 from mynth_adapters.sql.engine import READ_ONLY
 from mynth_adapters.sql.errors import translate_db_errors
+from mynth_adapters.sql.images import SqlImageJobRepository
+from mynth_adapters.sql.jobs import JobSignal, SqlJobQueue, SqlJobStore
 from mynth_adapters.sql.ledger import SqlTokenLedger
 from mynth_adapters.sql.personas import SqlEventLog, SqlPersonaRepository
 from mynth_adapters.sql.users import SqlUserRepository
+from mynth_core.clock import Clock, SystemClock
 
 if TYPE_CHECKING:
     from mynth_core.uow import UnitOfWork, UnitOfWorkFactory
@@ -35,6 +38,8 @@ class SqlUnitOfWork:
     checkouts: SqlCheckoutRepository
     deliveries: SqlWebhookDeliveryLog
     chats: SqlChatRepository
+    images: SqlImageJobRepository
+    jobs: SqlJobQueue
     read_only: bool = False
 
     async def commit(self) -> None:
@@ -42,14 +47,25 @@ class SqlUnitOfWork:
             raise RuntimeError("commit() in a read-only unit of work")
         with translate_db_errors():
             await self.connection.commit()
+        self.jobs.committed()
 
 
 @attrs.frozen
 class SqlUnitOfWorkFactory:
-    """Opens a unit of work on a pooled connection of `engine` (which it does not own)."""
+    """Opens a unit of work on a pooled connection of `engine` (which it does not own).
+
+    `clock` stamps enqueued jobs; `signal` tells this process's workers about a commit that
+    enqueued one (see `job_store`).
+    """
 
     engine: AsyncEngine
     converter: JsonConverter = attrs.field(factory=persistence_converter, repr=False)
+    clock: Clock = attrs.field(factory=SystemClock, repr=False)
+    signal: JobSignal = attrs.field(factory=JobSignal, repr=False)
+
+    def job_store(self) -> SqlJobStore:
+        """The worker's side of the job queue, woken by this factory's enqueues."""
+        return SqlJobStore(self.engine, self.clock, self.signal)
 
     @asynccontextmanager
     async def __call__(self, *, read_only: bool = False) -> AsyncIterator[SqlUnitOfWork]:
@@ -69,6 +85,8 @@ class SqlUnitOfWorkFactory:
                 checkouts=SqlCheckoutRepository(connection),
                 deliveries=SqlWebhookDeliveryLog(connection),
                 chats=SqlChatRepository(connection, self.converter),
+                images=SqlImageJobRepository(connection, self.converter),
+                jobs=SqlJobQueue(connection, self.clock, self.signal),
                 read_only=read_only,
             )
         finally:

@@ -5,6 +5,12 @@ from __future__ import annotations
 from mynth_http.controllers.chats import ChatController, ChatModelsController
 from mynth_http.controllers.economy import MeController, PricingController
 from mynth_http.controllers.generation import GenerationController
+from mynth_http.controllers.images import (
+    ImageController,
+    ImageJobController,
+    ImageModelsController,
+    PersonaImagesController,
+)
 from mynth_http.controllers.payments import CheckoutController, WebhookController
 from mynth_http.controllers.personas import PersonaController
 from mynth_http.controllers.system import SystemController
@@ -15,6 +21,10 @@ CONTROLLERS = (
     GenerationController,
     ChatModelsController,
     ChatController,
+    ImageModelsController,
+    PersonaImagesController,
+    ImageJobController,
+    ImageController,
     MeController,
     PricingController,
     CheckoutController,
@@ -27,8 +37,12 @@ __all__ = [
     "ChatModelsController",
     "CheckoutController",
     "GenerationController",
+    "ImageController",
+    "ImageJobController",
+    "ImageModelsController",
     "MeController",
     "PersonaController",
+    "PersonaImagesController",
     "PricingController",
     "SystemController",
     "WebhookController",

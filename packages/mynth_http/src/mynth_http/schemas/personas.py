@@ -26,6 +26,7 @@ from mynth_core.personas.model import Persona, PersonaVersion
 from mynth_core.personas.properties import suggested_properties
 from mynth_core.personas.services import EditRequest
 from mynth_http.schemas.common import Timestamp, documented, rfc3339
+from mynth_http.schemas.images import content_url
 
 # Limits are documented here and enforced by the core, which names every offending field
 # (msgspec would stop at the first one). Extension values are type-checked here, by key,
@@ -264,7 +265,13 @@ class PersonaOut(msgspec.Struct, kw_only=True):
             title=persona.title,
             visibility="public" if persona.is_public else "private",
             current_version=VersionOut.of(persona.current_version),
-            profile_image=None,
+            profile_image=None
+            if persona.profile_image_id is None
+            else ProfileImageOut(
+                id=persona.profile_image_id,
+                url=content_url(persona.profile_image_id),
+                thumbnail_url=content_url(persona.profile_image_id, thumbnail=True),
+            ),
             publication=PublicationOut.of(persona),
             cloned_from=None
             if source is None
