@@ -7,14 +7,9 @@ import attrs
 from ledgerkit import LedgerWorld
 from mynth_core.chats.catalogue import ChatCatalogue
 from mynth_core.chats.model import Chat
+from mynth_core.chats.operations import ContinueReply, EditMessage, RegenerateReply, SendMessage
 from mynth_core.chats.prompting import ChatWriter
-from mynth_core.chats.replies import (
-    ChatReplies,
-    ContinueReply,
-    EditMessage,
-    RegenerateReply,
-    SendMessage,
-)
+from mynth_core.chats.replies import ChatReplies
 from mynth_core.chats.services import CreateChat, ReadThread, SwitchLeaf, Thread, UpdateChat
 from mynth_core.generation.runs import Generation
 from mynth_core.identity import Principal

@@ -8,13 +8,8 @@ from chatkit import ALICE, BOB, World, events
 
 from mynth_core.chats.catalogue import ChatCatalogue, ChatModelEntry
 from mynth_core.chats.model import ChatSettings, Role
+from mynth_core.chats.operations import ContinueReply, EditMessage, RegenerateReply, SendMessage
 from mynth_core.chats.progress import ChapterStarted, Delta, MessagesCreated
-from mynth_core.chats.replies import (
-    ContinueReply,
-    EditMessage,
-    RegenerateReply,
-    SendMessage,
-)
 from mynth_core.chats.services import ChatPatch, SwitchLeaf, UpdateChat
 from mynth_core.errors import (
     GenerationEmptyError,

@@ -5,13 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 from mynth_core.billing.services import HandleOrderPaid, HandleOrderRefunded
-from mynth_core.chats.replies import (
-    ChatReplies,
-    ContinueReply,
-    EditMessage,
-    RegenerateReply,
-    SendMessage,
-)
+from mynth_core.chats.operations import ContinueReply, EditMessage, RegenerateReply, SendMessage
+from mynth_core.chats.replies import ChatReplies
 from mynth_core.chats.services import (
     CreateChat,
     DeleteChat,
@@ -22,16 +17,14 @@ from mynth_core.chats.services import (
     UpdateChat,
     UpgradeChat,
 )
-from mynth_core.images.services import (
-    FailImageJob,
+from mynth_core.images.reads import (
     GetImage,
     GetImageJob,
     ListImages,
     ReadImageContent,
-    RequestImage,
-    RunImageJob,
     SetProfileImage,
 )
+from mynth_core.images.services import FailImageJob, RequestImage, RunImageJob
 from mynth_core.ledger.services import (
     Charge,
     ChargeGuard,

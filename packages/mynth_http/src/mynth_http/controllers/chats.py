@@ -16,13 +16,8 @@ from msgspec import UnsetType
 
 from mynth_core.chats.catalogue import ChatCatalogue
 from mynth_core.chats.model import ChatSettings
-from mynth_core.chats.replies import (
-    ContinueReply,
-    EditMessage,
-    RegenerateReply,
-    ReplyResult,
-    SendMessage,
-)
+from mynth_core.chats.operations import ContinueReply, EditMessage, RegenerateReply, SendMessage
+from mynth_core.chats.replies import ReplyResult
 from mynth_core.chats.services import (
     CreateChat,
     DeleteChat,

@@ -9,15 +9,15 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from mynth_core.identity import Principal
 from mynth_core.ids import ImageId, ImageJobId, PersonaId
-from mynth_core.images.registry import ImageRegistry
-from mynth_core.images.services import (
+from mynth_core.images.reads import (
     GetImage,
     GetImageJob,
     ListImages,
     ReadImageContent,
-    RequestImage,
     SetProfileImage,
 )
+from mynth_core.images.registry import ImageRegistry
+from mynth_core.images.services import RequestImage
 from mynth_core.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from mynth_core.pricing import PriceTable
 from mynth_http.di import Injected
