@@ -32,6 +32,9 @@ FROZEN_TAGS = {
     "persona.deleted",
     "persona.image_generated",
     "persona.image_failed",
+    "persona.published",
+    "persona.publish_failed",
+    "persona.unpublished",
 }
 
 

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # the ports import this module for their use cases; avoid the
     from mynth_core.images.ports import ImageJobRepository, JobQueue
     from mynth_core.ledger.ports import TokenLedger
     from mynth_core.personas.ports import EventLog, PersonaRepository
+    from mynth_core.publishing.ports import PublicCatalog
     from mynth_core.users import UserRepository
     from mynth_core.webhooks import WebhookDeliveryLog
 
@@ -48,6 +49,9 @@ class UnitOfWork(Protocol):
 
     @property
     def jobs(self) -> JobQueue: ...
+
+    @property
+    def catalog(self) -> PublicCatalog: ...
 
     async def commit(self) -> None: ...
 

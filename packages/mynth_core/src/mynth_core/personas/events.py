@@ -82,6 +82,36 @@ class PersonaImageFailed:
     error_code: str
 
 
+@attrs.frozen(kw_only=True)
+class PersonaPublished:
+    """A version of this persona became its public version."""
+
+    persona_id: PersonaId
+    at: datetime
+    version_id: VersionId
+    slug: str
+    nsfw_rating: str
+
+
+@attrs.frozen(kw_only=True)
+class PersonaPublishFailed:
+    """A publish of this persona failed."""
+
+    persona_id: PersonaId
+    at: datetime
+    version_id: VersionId
+    error_code: str
+
+
+@attrs.frozen(kw_only=True)
+class PersonaUnpublished:
+    """The persona left the public catalog."""
+
+    persona_id: PersonaId
+    at: datetime
+    version_id: VersionId
+
+
 PersonaEvent = (
     PersonaCreated
     | PersonaVersionCreated
@@ -90,6 +120,9 @@ PersonaEvent = (
     | PersonaDeleted
     | PersonaImageGenerated
     | PersonaImageFailed
+    | PersonaPublished
+    | PersonaPublishFailed
+    | PersonaUnpublished
 )
 
 # The stable wire and storage names. Renaming a class must never change these.
@@ -101,6 +134,9 @@ EVENT_TYPES: Final[Mapping[type[PersonaEvent], str]] = {
     PersonaDeleted: "persona.deleted",
     PersonaImageGenerated: "persona.image_generated",
     PersonaImageFailed: "persona.image_failed",
+    PersonaPublished: "persona.published",
+    PersonaPublishFailed: "persona.publish_failed",
+    PersonaUnpublished: "persona.unpublished",
 }
 EVENT_CLASSES: Final[Mapping[str, type[PersonaEvent]]] = {v: k for k, v in EVENT_TYPES.items()}
 _ENVELOPE: Final = frozenset({"persona_id", "at"})

@@ -18,6 +18,7 @@ from mynth_core.personas.events import (
     PersonaVersionCreated,
 )
 from mynth_core.personas.fields import PersonaData
+from mynth_core.publishing.model import Publication, PublishStatus
 
 Events = tuple[PersonaEvent, ...]
 
@@ -103,6 +104,7 @@ class Persona:
     cloned_from: CloneSource | None = None
     public_version_id: VersionId | None = None
     profile_image_id: ImageId | None = None
+    publication: Publication = attrs.Factory(Publication)
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
@@ -224,7 +226,13 @@ class Persona:
 
     def delete(self, *, at: datetime) -> tuple[Persona, Events]:
         """Soft-delete: the persona leaves the catalog and reads as missing from now on."""
-        gone = attrs.evolve(self, deleted_at=at, public_version_id=None, updated_at=at)
+        gone = attrs.evolve(
+            self,
+            deleted_at=at,
+            public_version_id=None,
+            publication=attrs.evolve(self.publication, status=PublishStatus.NONE),
+            updated_at=at,
+        )
         return gone, (PersonaDeleted(persona_id=self.id, at=at),)
 
     def readable_version_for(self, reader: UserId) -> VersionId:

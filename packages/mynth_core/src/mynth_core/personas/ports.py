@@ -50,6 +50,9 @@ class PersonaRepository(Protocol):
     async def find_version(self, version_id: VersionId) -> PersonaVersion | None:
         """A version by id alone, whatever its persona's state; None if there is none."""
 
+    async def slug_taken(self, slug: str) -> bool:
+        """Whether any persona (deleted ones too) has ever been given `slug`."""
+
     async def unpublish_all(self, owner: UserId, *, at: datetime) -> int:
         """Take every persona of `owner` out of public view (a deleted owner); return how many.
 

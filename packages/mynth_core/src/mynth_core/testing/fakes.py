@@ -22,6 +22,8 @@ from mynth_core.personas.events import StoredEvent
 from mynth_core.personas.model import Persona, PersonaVersion
 from mynth_core.personas.writer import VERSION_REFERENCE
 from mynth_core.pricing import Pack
+from mynth_core.publishing.model import PublishStatus
+from mynth_core.testing.catalog import InMemoryPublicCatalog
 from mynth_core.testing.chats import ChatStore, InMemoryChatRepository
 from mynth_core.testing.images import ImageStore, InMemoryImageJobRepository, RecordingJobQueue
 from mynth_core.users import User
@@ -202,10 +204,14 @@ class InMemoryPersonaRepository:
             if p.owner_id == owner and p.public_version_id is not None
         ]
         for persona in public:
+            hidden = attrs.evolve(persona.publication, status=PublishStatus.NONE)
             self.store.personas[persona.id] = attrs.evolve(
-                persona, public_version_id=None, updated_at=at
+                persona, public_version_id=None, publication=hidden, updated_at=at
             )
         return len(public)
+
+    async def slug_taken(self, slug: str) -> bool:
+        return any(p.publication.slug == slug for p in self.store.personas.values())
 
 
 def _matches(persona: Persona, query: str | None) -> bool:
@@ -395,6 +401,7 @@ class FakeUnitOfWork:
     chats: InMemoryChatRepository
     images: InMemoryImageJobRepository
     jobs: RecordingJobQueue
+    catalog: InMemoryPublicCatalog
     read_only: bool = False
     committed: bool = False
 
@@ -437,6 +444,7 @@ class FakeUnitOfWorkFactory:
             chats=InMemoryChatRepository(store.chats),
             images=InMemoryImageJobRepository(store.images),
             jobs=RecordingJobQueue(store.images),
+            catalog=InMemoryPublicCatalog(store),
             read_only=read_only,
         )
 

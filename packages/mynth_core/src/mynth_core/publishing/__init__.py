@@ -1,0 +1,1 @@
+"""Publishing personas and the public catalog."""
