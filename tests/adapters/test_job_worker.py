@@ -13,12 +13,13 @@ import punq
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mynth_adapters.jobs import JobWorker, image_worker
+from mynth_adapters.jobs import JobWorker, job_worker
 from mynth_adapters.sql import SqlUnitOfWorkFactory, migrate
 from mynth_adapters.sql.jobs import JobRecord, SqlJobStore
-from mynth_core.ids import ImageJobId, JobId
+from mynth_core.ids import ImageJobId, JobId, PersonaId
 from mynth_core.images.ports import QueuedJob
 from mynth_core.images.services import FailImageJob, RunImageJob
+from mynth_core.publishing.services import FailPublish, RunPublishJob
 from mynth_core.testing import FakeUnitOfWorkFactory
 from mynth_core.uow import UnitOfWorkFactory
 from sqlkit import sqlite_engine_at
@@ -370,10 +371,10 @@ def test_the_deadline_must_be_shorter_than_the_lease(uow_factory) -> None:
         worker_for(uow_factory, Recorder(), concurrency=0)
 
 
-async def test_the_image_worker_resolves_the_image_use_cases_when_a_job_runs(uow_factory) -> None:
+async def test_the_job_worker_resolves_the_image_use_cases_when_a_job_runs(uow_factory) -> None:
     container = punq.Container()
     container.register(UnitOfWorkFactory, instance=uow_factory)
-    worker = image_worker(container, poll_interval=0.05, backoff=timedelta(0))
+    worker = job_worker(container, poll_interval=0.05, backoff=timedelta(0))
     runs: list[ImageJobId] = []
     failures: list[tuple[ImageJobId, str]] = []
 
@@ -394,9 +395,38 @@ async def test_the_image_worker_resolves_the_image_use_cases_when_a_job_runs(uow
     assert failures == [("igj_1", "the job failed (RuntimeError)")]
 
 
-def test_the_image_worker_needs_the_sql_unit_of_work() -> None:
+async def test_the_job_worker_runs_publish_jobs_and_fails_the_publish_on_giving_up(
+    uow_factory,
+) -> None:
+    container = punq.Container()
+    container.register(UnitOfWorkFactory, instance=uow_factory)
+    worker = job_worker(container, poll_interval=0.05, backoff=timedelta(0))
+    runs: list[PersonaId] = []
+    failures: list[tuple[PersonaId, str]] = []
+
+    async def run(persona_id: PersonaId) -> None:
+        runs.append(persona_id)
+        if persona_id == "prs_bad":
+            raise RuntimeError("the database hiccuped")
+
+    async def fail(persona_id: PersonaId, message: str) -> None:
+        failures.append((persona_id, message))
+
+    container.register(RunPublishJob, instance=run)
+    container.register(FailPublish, instance=fail)
+    await enqueue(uow_factory, "prs_ok", "prs_bad", kind="publish")
+
+    await worker.run_until_idle()
+
+    assert sorted(runs) == ["prs_bad", "prs_bad", "prs_ok"]
+    assert failures == [("prs_bad", "the job failed (RuntimeError)")]
+    assert (await record(uow_factory, "prs_ok")).status == "done"
+    assert (await record(uow_factory, "prs_bad")).status == "failed"
+
+
+def test_the_job_worker_needs_the_sql_unit_of_work() -> None:
     container = punq.Container()
     container.register(UnitOfWorkFactory, instance=FakeUnitOfWorkFactory())
 
     with pytest.raises(TypeError, match="SQL unit of work"):
-        image_worker(container)
+        job_worker(container)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from mynth_adapters.jobs import deadline_for
 from mynth_adapters.settings import (
     LogFormat,
     Profile,
@@ -146,3 +148,21 @@ def test_an_unknown_operation_or_a_negative_cost_is_refused() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({"MYNTH_OPERATION_COSTS": "teleport=1", "MYNTH_WELCOME_GRANT_TOKENS": "-5"})
     assert len(caught.value.problems) == 2
+
+
+def test_the_job_lease_is_ten_minutes_unless_configured() -> None:
+    default = load_settings({}).jobs
+    assert (default.lease_seconds, default.lease) == (600, timedelta(minutes=10))
+    assert deadline_for(default.lease) == timedelta(minutes=5)  # PRODUCT.md §7.4, unchanged
+
+    short = load_settings({"MYNTH_JOB_LEASE_SECONDS": "10"}).jobs
+
+    assert short.lease == timedelta(seconds=10)
+    assert deadline_for(short.lease) == timedelta(seconds=5)  # a job ends before its lease
+    assert deadline_for(timedelta(hours=1)) == timedelta(minutes=5)  # never longer than §7.4
+
+
+@pytest.mark.parametrize("value", ["9", "0", "-600", "ten"])
+def test_a_job_lease_under_ten_seconds_is_refused(value: str) -> None:
+    with pytest.raises(SettingsError, match="MYNTH_JOB_LEASE_SECONDS"):
+        load_settings({"MYNTH_JOB_LEASE_SECONDS": value})

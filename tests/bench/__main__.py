@@ -1,10 +1,14 @@
 """`nox -s bench`: persona routes of a real `mynth serve` against a bare Litestar route.
 
-`--suite http|ledger|stream|chat|all` (default all) picks the suites; the ledger suite
-(Postgres charges against a bare single-row UPDATE loop) lives in `tests/bench/ledger.py`,
-the stream suite (the SSE relay's overhead on the first `partial` event of a generation,
-against a fake OpenRouter) in `tests/bench/stream.py`, the chat suite (prompt size and server
-time per turn of a 1000-turn chat, against a fake OpenRouter) in `tests/bench/chat.py`.
+`--suite http|ledger|stream|chat|images|catalog|all` (default all) picks the suites; the
+ledger suite (Postgres charges against a bare single-row UPDATE loop) lives in
+`tests/bench/ledger.py`, the stream suite (the SSE relay's overhead on the first `partial`
+event of a generation, against a fake OpenRouter) in `tests/bench/stream.py`, the chat suite
+(prompt size and server time per turn of a 1000-turn chat, against a fake OpenRouter) in
+`tests/bench/chat.py`, the images suite (100 image jobs through the embedded worker and
+through two `mynth worker` processes, against a fake Runware's 200 ms per image) in
+`tests/bench/images.py`, the catalog suite (the public catalog's page 100 against page 1 over
+10,000 published personas on Postgres) in `tests/bench/catalog.py`.
 
 Both servers run as separate processes with the same uvicorn setup on loopback; one client
 process drives them alternately, so machine noise hits both alike. Reported: p50/p99 latency
@@ -29,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from tests.bench import chat, ledger, stream
+from tests.bench import catalog, chat, images, ledger, stream
 
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 TARGET_RATIO = 3.0
@@ -145,7 +149,9 @@ PERSONA = {
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "--suite", choices=("http", "ledger", "stream", "chat", "all"), default="all"
+        "--suite",
+        choices=("http", "ledger", "stream", "chat", "images", "catalog", "all"),
+        default="all",
     )
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=3.0)
@@ -156,6 +162,8 @@ def main() -> None:
     ledger.add_arguments(parser)
     stream.add_arguments(parser)
     chat.add_arguments(parser)
+    images.add_arguments(parser)
+    catalog.add_arguments(parser)
     args = parser.parse_args()
     met = True
     if args.suite in {"http", "all"}:
@@ -166,6 +174,10 @@ def main() -> None:
         met = stream.run(args) and met
     if args.suite in {"chat", "all"}:
         met = chat.run(args) and met
+    if args.suite in {"images", "all"}:
+        met = images.run(args) and met
+    if args.suite in {"catalog", "all"}:
+        met = catalog.run(args, required=args.suite == "catalog") and met
     if args.check and not met:
         sys.exit(1)
 

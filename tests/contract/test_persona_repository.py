@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -12,6 +13,17 @@ from mynth_core.ids import PersonaId, UserId, VersionId
 from mynth_core.pagination import PageRequest, encode_cursor
 from mynth_core.personas.fields import REQUIRED_FIELDS, PersonaData, PersonaPatch
 from mynth_core.personas.model import CloneSource, Persona, VersionDraft, VersionSource
+from mynth_core.publishing.model import (
+    AgeBucket,
+    Classification,
+    Gender,
+    NsfwRating,
+    Publication,
+    PublishError,
+    PublishStatus,
+    Tag,
+    TagCategory,
+)
 from mynth_core.testing import a_persona, persona_data
 from mynth_core.uow import UnitOfWorkFactory
 
@@ -372,3 +384,134 @@ async def test_unpublish_all_hides_only_the_owners_public_personas(uow_factory) 
 
 def published(persona: Persona) -> Persona:
     return attrs.evolve(persona, public_version_id=persona.current_version_id)
+
+
+# --- the publication ---------------------------------------------------------------------------
+
+TAGS = (
+    Tag("sea", TagCategory.STYLE),  # not in name order: the classifier's order is kept
+    Tag("brooding", TagCategory.PERSONALITY),
+    Tag("lighthouse-keeper", TagCategory.OTHER),
+)
+
+
+def with_publication(persona: Persona, *, tags: tuple[Tag, ...] = TAGS, **changes: Any) -> Persona:
+    """The persona published at T0 + 1 h with `tags` (a classification), and `changes`."""
+    at = T0 + timedelta(hours=1)
+    classification = Classification(
+        headline="She hears ships that sank a century ago",
+        nsfw_rating=NsfwRating.SUGGESTIVE,
+        gender=Gender.FEMALE,
+        age_bucket=AgeBucket.ADULT_25,
+        tags=tags,
+    )
+    publication = Publication(
+        status=PublishStatus.PUBLISHED,
+        slug=f"aurora-{persona.id.removeprefix('prs_')}",
+        public_name="Aurora Vale",
+        classification=classification,
+        published_at=at,
+        last_error=PublishError(code="timeout", message="too slow", at=at),
+    )
+    return attrs.evolve(
+        persona,
+        public_version_id=persona.current_version_id,
+        publication=attrs.evolve(publication, **changes),
+    )
+
+
+async def test_a_publication_round_trips_with_its_tags_in_order(uow_factory) -> None:
+    persona = with_publication(new_persona(1))
+    pending = with_publication(
+        new_persona(2),
+        status=PublishStatus.PENDING,
+        requested_at=T0 + timedelta(hours=2),
+        requested_version_id=VersionId("prv_0002_1"),
+        last_error=None,
+    )
+    await store(uow_factory, persona, pending)
+
+    async with uow_factory() as uow:
+        assert await uow.personas.get(persona.id) == persona
+        assert await uow.personas.get_for_update(pending.id, owner=ALICE) == pending
+        page = await uow.personas.list_owned(ALICE, query=None, page=PageRequest())
+    assert set(page.items) == {persona, pending}
+
+
+async def test_saving_replaces_the_tags_or_clears_them(uow_factory) -> None:
+    persona = with_publication(new_persona(1))
+    await store(uow_factory, persona)
+    retagged = with_publication(persona, tags=(Tag("brooding", TagCategory.STYLE), TAGS[0]))
+    async with uow_factory() as uow:  # a locked read, then a save with other tags
+        await uow.personas.get_for_update(persona.id, owner=ALICE)
+        await uow.personas.save(retagged)
+        assert await uow.personas.get(persona.id) == retagged
+        await uow.commit()
+    assert await get(uow_factory, persona.id) == retagged
+
+    untagged = with_publication(persona, tags=())
+    await save(uow_factory, untagged)  # a save without a read first
+    assert await get(uow_factory, persona.id) == untagged
+
+    cleared = attrs.evolve(persona, public_version_id=None, publication=Publication())
+    await save(uow_factory, retagged)
+    await save(uow_factory, cleared)
+    assert await get(uow_factory, persona.id) == cleared
+
+
+async def test_a_locked_persona_saved_again_keeps_its_tags(uow_factory) -> None:
+    persona = with_publication(new_persona(1))
+    await store(uow_factory, persona)
+
+    async with uow_factory() as uow:
+        locked = await uow.personas.get_for_update(persona.id, owner=ALICE)
+        await uow.personas.save(edited(locked, at=T0 + timedelta(hours=3)))
+        await uow.commit()
+
+    assert (await get(uow_factory, persona.id)).publication == persona.publication
+
+
+async def test_personas_sharing_a_tag_keep_their_own_category(uow_factory) -> None:
+    one = with_publication(new_persona(1), tags=(Tag("tall", TagCategory.PHYSICAL),))
+    two = with_publication(new_persona(2), tags=(Tag("tall", TagCategory.APPEARANCE),))
+    await store(uow_factory, one, two)
+
+    assert await get(uow_factory, one.id) == one
+    assert await get(uow_factory, two.id) == two
+
+
+async def test_slug_taken_counts_every_persona_ever_given_the_slug(uow_factory) -> None:
+    persona = with_publication(new_persona(1))
+    await store(uow_factory, persona, new_persona(2))
+    deleted, _ = persona.delete(at=T0 + timedelta(days=1))
+    await save(uow_factory, deleted)
+
+    async with uow_factory() as uow:
+        assert await uow.personas.slug_taken("aurora-0001")
+        assert not await uow.personas.slug_taken("aurora-0002")
+        assert not await uow.personas.slug_taken("AURORA-0001")
+
+
+async def test_a_second_persona_with_a_taken_slug_is_a_conflict(sql_uow_factory) -> None:
+    await store(sql_uow_factory, with_publication(new_persona(1)))
+
+    with pytest.raises(ConflictError):
+        await store(sql_uow_factory, with_publication(new_persona(2), slug="aurora-0001"))
+
+
+async def test_unpublish_all_sets_the_status_to_none_and_keeps_the_rest(uow_factory) -> None:
+    public = with_publication(new_persona(1))
+    pending = with_publication(new_persona(2), status=PublishStatus.PENDING, last_error=None)
+    pending = attrs.evolve(pending, public_version_id=None)
+    await store(uow_factory, public, pending)
+    later = T0 + timedelta(days=1)
+
+    async with uow_factory() as uow:
+        assert await uow.personas.unpublish_all(ALICE, at=later) == 1
+        await uow.commit()
+
+    hidden = attrs.evolve(public.publication, status=PublishStatus.NONE)
+    assert await get(uow_factory, public.id) == attrs.evolve(
+        public, public_version_id=None, publication=hidden, updated_at=later
+    )
+    assert await get(uow_factory, pending.id) == pending

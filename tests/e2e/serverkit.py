@@ -1,12 +1,17 @@
 """The real `mynth` command for end-to-end tests and benches: a served process, dev tokens.
 
 Imported as `e2e.serverkit` (tests/ is on `sys.path` under pytest; the benches put it there).
-Only the standard library, attrs and httpx, so a bench process can use it without pytest.
+Only the standard library, attrs and httpx (asyncpg and SQLAlchemy's URL for a scratch
+Postgres database), so a bench process can use it without pytest.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -17,8 +22,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final, TypeVar
 
+import asyncpg
 import attrs
 import httpx
+from sqlalchemy.engine import make_url
 
 MYNTH: Final = str(Path(sys.executable).parent / "mynth")
 READY_SECONDS: Final = 30.0
@@ -88,6 +95,97 @@ def serving(env: Mapping[str, str], log: Path) -> Iterator[MynthServer]:
                 process.kill()
                 process.wait()
                 raise
+
+
+def kill_hard(server: MynthServer) -> None:
+    """SIGKILL the server, as a crash would: no shutdown, no lifespan exit, leases kept.
+
+    `serving`'s own SIGTERM afterwards finds the process gone and does nothing.
+    """
+    server.process.kill()
+    server.process.wait(timeout=STOP_SECONDS)
+
+
+@attrs.frozen
+class MynthWorker:
+    """A running `mynth worker`: its process, log file and worker id (`host:pid:hex`)."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    worker_id: str
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+WORKER_STARTED: Final = re.compile(r"^job worker (\S+) started")
+
+
+@contextmanager
+def working(env: Mapping[str, str], log: Path, *extra: str) -> Iterator[MynthWorker]:
+    """Run `mynth worker [extra…]` until it logs that its worker started; SIGTERM it after.
+
+    A worker stopped by SIGTERM finishes its running jobs and exits with status 0, for the
+    caller to check after the block.
+
+    Raises:
+        RuntimeError: the worker exited or did not start within READY_SECONDS (with its log).
+    """
+    with log.open("wb") as sink:
+        process = subprocess.Popen(  # noqa: S603 - our own command
+            [MYNTH, "worker", *extra], env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+        try:
+            worker_id = _wait_started(process, log)
+            yield MynthWorker(process, log, worker_id)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise
+
+
+def _wait_started(process: subprocess.Popen[bytes], log: Path) -> str:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        for line in log.read_text(errors="replace").splitlines():
+            try:
+                event = str(json.loads(line).get("event", ""))
+            except (ValueError, AttributeError):
+                continue
+            if started := WORKER_STARTED.match(event):
+                return started.group(1)
+        time.sleep(0.05)
+    raise RuntimeError(f"mynth worker did not start:\n{log.read_text(errors='replace')}")
+
+
+@contextmanager
+def scratch_database(url: str, prefix: str = "mynth_e2e") -> Iterator[str]:
+    """A new, empty Postgres database beside `url`'s, as a URL of the same form; dropped
+    afterwards (WITH FORCE, so lingering connections do not keep it).
+
+    Raises:
+        OSError, asyncpg.PostgresError: Postgres is unreachable or refused the database.
+    """
+    base = make_url(url)
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def run(statement: str) -> None:
+        connection = await asyncpg.connect(admin, timeout=5)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _wait_ready(server: MynthServer) -> None:

@@ -60,11 +60,13 @@ from mynth_core.chats.model import Lease  # noqa: E402
 from mynth_core.clock import Clock  # noqa: E402
 from mynth_core.generation.ports import ChatModel  # noqa: E402
 from mynth_core.identity import IdentityVerifier  # noqa: E402
-from mynth_core.ids import ChatId, ImageJobId, UserId  # noqa: E402
+from mynth_core.ids import ChatId, ImageJobId, PersonaId, UserId  # noqa: E402
 from mynth_core.images.model import JobStatus  # noqa: E402
 from mynth_core.images.ports import BlobStore, ImageGenerator  # noqa: E402
 from mynth_core.images.services import RunImageJob  # noqa: E402
 from mynth_core.limits import RateLimiter  # noqa: E402
+from mynth_core.publishing.model import PublishStatus  # noqa: E402
+from mynth_core.publishing.services import RunPublishJob  # noqa: E402
 from mynth_core.testing import (  # noqa: E402
     FakeBillingProvider,
     FakeIdentityVerifier,
@@ -201,7 +203,7 @@ def settings(tmp_path, local_issuer_key) -> Settings:
     embedded = Settings.embedded(tmp_path)
     return attrs.evolve(
         embedded,
-        # Tests run image jobs themselves (`backend.run_jobs`), one at a time.
+        # Tests run jobs themselves (`backend.run_jobs`, `run_publish_jobs`), one at a time.
         jobs=JobSettings(embedded_worker=False),
         polar=PolarSettings(webhook_secret=POLAR_SECRET, products=tuple(PRODUCTS.items())),
         clerk=attrs.evolve(embedded.clerk, webhook_secret=CLERK_SECRET),
@@ -263,7 +265,11 @@ class Backend(Protocol):
     async def soft_delete_user(self, user_id: str, *, at: datetime) -> None: ...
 
     async def make_public(self, persona_id: str) -> None:
-        """Publish the persona's current version (no route does that yet)."""
+        """Make the persona's current version public at once, without a classification.
+
+        A shortcut for tests about what being public allows (anonymous image reads,
+        clones); the publication routes and `run_publish_jobs` publish for real.
+        """
         ...
 
     async def hold_generation(self, chat_id: str, *, until: datetime) -> None:
@@ -276,6 +282,14 @@ class Backend(Protocol):
 
     async def run_jobs(self, client: AsyncTestClient[Litestar]) -> None:
         """Run every queued image job with the app's own handler, as its worker would."""
+        ...
+
+    async def pending_publishes(self) -> list[str]:
+        """The ids of personas whose publish waits for its job."""
+        ...
+
+    async def run_publish_jobs(self, client: AsyncTestClient[Litestar]) -> None:
+        """Run the publish job of every pending persona with the app's own handler."""
         ...
 
 
@@ -320,6 +334,13 @@ class FakeBackend:
     async def run_jobs(self, client: AsyncTestClient[Litestar]) -> None:
         await run_queued(self, client)
 
+    async def pending_publishes(self) -> list[str]:
+        personas = self.uow.store.personas.values()
+        return [p.id for p in personas if p.publication.status is PublishStatus.PENDING]
+
+    async def run_publish_jobs(self, client: AsyncTestClient[Litestar]) -> None:
+        await run_pending_publishes(self, client)
+
     async def hold_generation(self, chat_id: str, *, until: datetime) -> None:
         stored = self.uow.store.chats.chats[ChatId(chat_id)]
         self.uow.store.chats.chats[ChatId(chat_id)] = attrs.evolve(
@@ -329,7 +350,9 @@ class FakeBackend:
     async def make_public(self, persona_id: str) -> None:
         stored = self.uow.store.personas[persona_id]
         self.uow.store.personas[persona_id] = attrs.evolve(
-            stored, public_version_id=stored.current_version_id
+            stored,
+            public_version_id=stored.current_version_id,
+            publication=attrs.evolve(stored.publication, status=PublishStatus.PUBLISHED),
         )
 
 
@@ -394,6 +417,14 @@ class SqlBackend:
     async def run_jobs(self, client: AsyncTestClient[Litestar]) -> None:
         await run_queued(self, client)
 
+    async def pending_publishes(self) -> list[str]:
+        stmt = select(personas.c.id).where(personas.c.publish_status == "pending")
+        async with self.look.connect() as conn:
+            return list((await conn.execute(stmt.order_by(personas.c.id))).scalars())
+
+    async def run_publish_jobs(self, client: AsyncTestClient[Litestar]) -> None:
+        await run_pending_publishes(self, client)
+
     async def hold_generation(self, chat_id: str, *, until: datetime) -> None:
         stmt = (
             update(chats)
@@ -407,7 +438,7 @@ class SqlBackend:
         stmt = (
             update(personas)
             .where(personas.c.id == persona_id)
-            .values(public_version_id=personas.c.current_version_id)
+            .values(public_version_id=personas.c.current_version_id, publish_status="published")
         )
         async with self.look.begin() as conn:
             assert (await conn.execute(stmt)).rowcount == 1
@@ -419,6 +450,14 @@ async def run_queued(backend: Backend, client: AsyncTestClient[Litestar]) -> Non
     run = client.app.state.container.resolve(RunImageJob)
     for job_id in await backend.queued_image_jobs():
         await asyncio.to_thread(client.blocking_portal.call, run, ImageJobId(job_id))
+
+
+async def run_pending_publishes(backend: Backend, client: AsyncTestClient[Litestar]) -> None:
+    """Run the publish job of each pending persona in the app's own event loop, as its
+    worker would (the job's `ref` is the persona id)."""
+    run = client.app.state.container.resolve(RunPublishJob)
+    for persona_id in await backend.pending_publishes():
+        await asyncio.to_thread(client.blocking_portal.call, run, PersonaId(persona_id))
 
 
 BACKENDS = [

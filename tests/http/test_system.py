@@ -126,6 +126,13 @@ IMAGE_ROUTES = {
     ("get", "/v1/images/{image_id}"),
     ("get", "/v1/images/{image_id}/content"),
 }
+PUBLISHING_ROUTES = {
+    ("post", "/v1/personas/{persona_id}/publication"),
+    ("get", "/v1/personas/{persona_id}/publication"),
+    ("delete", "/v1/personas/{persona_id}/publication"),
+    ("get", "/v1/public/personas"),
+    ("get", "/v1/public/personas/{slug}"),
+}
 GENERATION_ROUTES = {
     ("post", "/v1/personas/generate"),
     ("post", "/v1/personas/{persona_id}/enhance"),
@@ -169,7 +176,7 @@ async def test_the_openapi_document_describes_every_route(client) -> None:
     documented = {(m, p) for p, item in document["paths"].items() for m in item}
     system = {("get", "/healthz"), ("get", "/readyz")}
     routes = PERSONA_ROUTES | GENERATION_ROUTES | CHAT_ROUTES | IMAGE_ROUTES | ECONOMY_ROUTES
-    routes |= system
+    routes |= PUBLISHING_ROUTES | system
     assert routes == documented
 
 

@@ -63,6 +63,7 @@ from mynth_core.ledger.services import LedgerPolicy
 from mynth_core.limits import RateLimiter
 from mynth_core.personas.writer import PersonaModels, Writer
 from mynth_core.pricing import Operation, PriceTable
+from mynth_core.publishing.services import Classifier
 from mynth_core.uow import UnitOfWorkFactory
 from mynth_core.users import DeleteUser, RecentUsers, SyncClerkUser
 
@@ -115,9 +116,9 @@ async def bootstrap(settings: Settings) -> AsyncIterator[punq.Container]:
 def register_generation(container: punq.Container, chat_model: ChatModel) -> None:
     """The chat model, the prompts, the model choices and the outcome log.
 
-    The persona `Writer` and the `ChatWriter` are built on first use, so a test that
-    re-registers the chat model (or the clock, the store) after `bootstrap` gets it in every
-    generation use case.
+    The persona `Writer`, the `ChatWriter` and the publish `Classifier` are built on first
+    use, so a test that re-registers the chat model (or the clock, the store) after
+    `bootstrap` gets it in every generation use case.
     """
     container.register(ChatModel, instance=chat_model)
     container.register(PromptRenderer, instance=JinjaPromptRenderer())
@@ -146,6 +147,15 @@ def register_generation(container: punq.Container, chat_model: ChatModel) -> Non
         )
 
     container.register(ChatWriter, factory=chat_writer, scope=punq.Scope.singleton)
+
+    def classifier() -> Classifier:
+        return Classifier(
+            model=container.resolve(ChatModel),
+            renderer=container.resolve(PromptRenderer),
+            log=container.resolve(GenerationLog),
+        )
+
+    container.register(Classifier, factory=classifier, scope=punq.Scope.singleton)
 
 
 async def _image_generator(runware: RunwareSettings, stack: AsyncExitStack) -> ImageGenerator:

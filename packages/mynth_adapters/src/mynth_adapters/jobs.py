@@ -3,18 +3,22 @@
 The worker claims due jobs with a lease and runs each with the handler of its `kind`,
 at most `concurrency` at once. A handler that returns completes the job; one that raises
 (or overruns `deadline`) is retried with backoff while `attempts < max_attempts`, after
-which the kind's give-up path runs (for images: fail the job and refund) and the job is
-marked failed. Every claim counts as an attempt, so a job whose worker died (its lease
-expired) is claimed again by another worker and gives up once its attempts are spent.
+which the kind's give-up path runs (images: fail the job and refund; publishes: fail the
+publish) and the job is marked failed. Every claim counts as an attempt, so a job whose
+worker died (its lease expired) is claimed again by another worker and gives up once its
+attempts are spent.
 
 **No heartbeat.** Each handler runs under `asyncio.timeout(deadline)` (5 min, the image
 job deadline of PRODUCT.md §7.4) while its lease is `lease` (10 min, §7.4's stall limit):
 a live worker always settles a job before its lease can expire, so leases need no
-renewal, and an expired lease reliably means a dead worker.
+renewal, and an expired lease reliably means a dead worker. The lease is configurable
+(`MYNTH_JOB_LEASE_SECONDS`: how soon a dead worker's jobs run again); `job_worker` then
+keeps the deadline at half the lease when that is below 5 min (`deadline_for`).
 
-Handlers run at least once per job and must be idempotent by `ref` (`RunImageJob` is).
-Cancelling a running worker cancels its in-flight handlers without settling their jobs;
-their leases expire and another worker (or this one, restarted) runs them again.
+Handlers run at least once per job and must be idempotent by `ref` (`RunImageJob` and
+`RunPublishJob` are). Cancelling a running worker cancels its in-flight handlers without
+settling their jobs; their leases expire and another worker (or this one, restarted) runs
+them again.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ import attrs
 from mynth_adapters.sql.jobs import ClaimedJob
 from mynth_adapters.sql.uow import SqlUnitOfWorkFactory
 from mynth_core.clock import Clock, SystemClock
-from mynth_core.ids import ImageJobId, JobId
+from mynth_core.ids import ImageJobId, JobId, PersonaId
 from mynth_core.images.services import IMAGE_JOB_KIND, FailImageJob, RunImageJob
+from mynth_core.publishing.services import PUBLISH_JOB_KIND, FailPublish, RunPublishJob
 from mynth_core.uow import UnitOfWorkFactory
 
 if TYPE_CHECKING:
@@ -97,7 +102,7 @@ def default_worker_id() -> str:
 
 
 class WorkerOptions(TypedDict, total=False):
-    """`JobWorker`'s tuning, for builders such as `image_worker`."""
+    """`JobWorker`'s tuning, for builders such as `job_worker`."""
 
     concurrency: int
     lease: timedelta
@@ -388,13 +393,23 @@ class JobWorker:
             _log.warning("job %s: lost its lease before recording %s", job.id, outcome)
 
 
-def image_worker(container: punq.Container, **options: Unpack[WorkerOptions]) -> JobWorker:
-    """A worker for the image jobs of `container` (a `bootstrap` container).
+def deadline_for(lease: timedelta) -> timedelta:
+    """The job deadline under `lease`: DEADLINE, or half the lease when that is shorter."""
+    return min(DEADLINE, lease / 2)
+
+
+def job_worker(container: punq.Container, **options: Unpack[WorkerOptions]) -> JobWorker:
+    """A worker for every job kind of `container` (a `bootstrap` container): images, publishes.
 
     Needs the container's `UnitOfWorkFactory` to be a `SqlUnitOfWorkFactory` (its jobs
-    table is the queue; its commits wake this worker). `RunImageJob` and `FailImageJob`
-    are resolved when a job runs, so registrations made after this call are used.
+    table is the queue; its commits wake this worker). The handlers (`RunImageJob`,
+    `RunPublishJob`) and give-up paths (`FailImageJob`: fail and refund; `FailPublish`: the
+    publish fails with `classification_failed`) are resolved when a job runs, so
+    registrations made after this call are used. A `lease` without a `deadline` gets
+    `deadline_for(lease)`.
     """
+    if "lease" in options and "deadline" not in options:
+        options["deadline"] = deadline_for(options["lease"])
     uow = container.resolve(UnitOfWorkFactory)
     if not isinstance(uow, SqlUnitOfWorkFactory):
         msg = f"the job worker needs the SQL unit of work, not {type(uow).__name__}"
@@ -408,9 +423,17 @@ def image_worker(container: punq.Container, **options: Unpack[WorkerOptions]) ->
         fail: FailImageJob = container.resolve(FailImageJob)
         await fail(ImageJobId(ref), message)
 
+    async def run_publish_job(ref: str) -> object:
+        run: RunPublishJob = container.resolve(RunPublishJob)
+        return await run(PersonaId(ref))
+
+    async def fail_publish(ref: str, message: str) -> None:
+        fail: FailPublish = container.resolve(FailPublish)
+        await fail(PersonaId(ref), message)
+
     return JobWorker(
         store=uow.job_store(),
-        handlers={IMAGE_JOB_KIND: run_image_job},
-        give_up={IMAGE_JOB_KIND: fail_image_job},
+        handlers={IMAGE_JOB_KIND: run_image_job, PUBLISH_JOB_KIND: run_publish_job},
+        give_up={IMAGE_JOB_KIND: fail_image_job, PUBLISH_JOB_KIND: fail_publish},
         **options,
     )

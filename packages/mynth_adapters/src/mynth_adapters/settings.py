@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -18,6 +19,8 @@ OPENROUTER_URL: Final = "https://openrouter.ai/api/v1"
 RUNWARE_URL: Final = "https://api.runware.ai/v1"
 POLAR_URL: Final = "https://api.polar.sh"
 MIB: Final = 1024 * 1024
+JOB_LEASE_SECONDS: Final = 600  # PRODUCT.md §7.4: a job running over 10 minutes stalled
+MIN_JOB_LEASE_SECONDS: Final = 10
 
 
 class SettingsError(Exception):
@@ -101,10 +104,21 @@ class RunwareSettings:
 
 @attrs.frozen(kw_only=True)
 class JobSettings:
-    """Background jobs: the in-process worker of `mynth serve`."""
+    """Background jobs: the in-process worker of `mynth serve`, and `mynth worker`.
+
+    `lease_seconds` is how long a claimed job stays its worker's: a job whose worker died is
+    taken over by another (or the restarted one) only once its lease has expired. Each job
+    must finish within half its lease, at most 5 minutes (no heartbeat renews a lease), so a
+    lease below twice the slowest job's time fails jobs that would have succeeded.
+    """
 
     embedded_worker: bool = True  # off when separate `mynth worker` processes run the jobs
     concurrency: int = 4
+    lease_seconds: int = JOB_LEASE_SECONDS
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.lease_seconds)
 
 
 @attrs.frozen(kw_only=True)
@@ -181,6 +195,13 @@ def _positive(raw: str) -> int:
     value = int(raw)
     if value <= 0:
         raise ValueError(f"must be a positive integer, not {raw!r}")
+    return value
+
+
+def _lease(raw: str) -> int:
+    value = int(raw)
+    if value < MIN_JOB_LEASE_SECONDS:
+        raise ValueError(f"must be at least {MIN_JOB_LEASE_SECONDS} seconds, not {raw!r}")
     return value
 
 
@@ -281,6 +302,7 @@ def load_settings(environ: Mapping[str, str], *, stdout_is_tty: bool = False) ->
         jobs=JobSettings(
             embedded_worker=env.parsed("MYNTH_EMBEDDED_WORKER", _flag, default=True),
             concurrency=env.parsed("MYNTH_WORKER_CONCURRENCY", _positive, 4),
+            lease_seconds=env.parsed("MYNTH_JOB_LEASE_SECONDS", _lease, JOB_LEASE_SECONDS),
         ),
         economy=EconomySettings(
             daily_free_allowance=env.parsed("MYNTH_DAILY_FREE_TOKENS", _non_negative, 10),

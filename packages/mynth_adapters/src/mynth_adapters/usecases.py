@@ -50,6 +50,16 @@ from mynth_core.personas.services import (
     RevertPersona,
 )
 from mynth_core.personas.settlement import SettleAbandonedGenerations
+from mynth_core.publishing.services import (
+    BrowseCatalog,
+    FailPublish,
+    FailStalePublishes,
+    GetPublication,
+    GetPublicPersona,
+    RequestPublish,
+    RunPublishJob,
+    Unpublish,
+)
 from mynth_core.users import DeleteUser, ProvisionUser, SyncClerkUser
 
 USE_CASES: Final = (
@@ -89,6 +99,14 @@ USE_CASES: Final = (
     GetImage,
     ReadImageContent,
     SetProfileImage,
+    RequestPublish,
+    RunPublishJob,
+    FailPublish,
+    FailStalePublishes,
+    GetPublication,
+    Unpublish,
+    BrowseCatalog,
+    GetPublicPersona,
     GetBalance,
     ListLedger,
     Charge,

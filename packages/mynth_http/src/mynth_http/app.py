@@ -12,9 +12,10 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
-from mynth_adapters.jobs import image_worker
+from mynth_adapters.jobs import job_worker
 from mynth_adapters.settings import JobSettings, Settings
 from mynth_core.personas.settlement import SettleAbandonedGenerations
+from mynth_core.publishing.services import FailStalePublishes
 from mynth_http.controllers import CONTROLLERS
 from mynth_http.di import DEPENDENCIES
 from mynth_http.logging import configure_logging
@@ -36,9 +37,15 @@ def create_app(settings: Settings, *, bootstrap: Bootstrap) -> Litestar:
             app.state.container = container
             app.state.runner = runner = GenerationRunner()
             # Charges of generations a dead process abandoned: refunded at startup, then
-            # every minute (every instance sweeps; a spend is refunded at most once).
+            # every minute (every instance sweeps; a spend is refunded at most once). The same
+            # loop fails publishes pending for over 10 minutes (PRODUCT §5.3).
             settle = container.resolve(SettleAbandonedGenerations)
-            sweeper = asyncio.create_task(sweep_forever(settle, every=SWEEP_EVERY_SECONDS))
+            fail_stale = container.resolve(FailStalePublishes)
+
+            async def sweep() -> int:
+                return await settle() + await fail_stale()
+
+            sweeper = asyncio.create_task(sweep_forever(sweep, every=SWEEP_EVERY_SECONDS))
             try:
                 async with embedded_worker(container, settings.jobs):
                     yield
@@ -79,5 +86,6 @@ async def embedded_worker(container: punq.Container, jobs: JobSettings) -> Async
     if not jobs.embedded_worker:
         yield
         return
-    async with image_worker(container, concurrency=jobs.concurrency).running(grace=10):
+    worker = job_worker(container, concurrency=jobs.concurrency, lease=jobs.lease)
+    async with worker.running(grace=10):
         yield

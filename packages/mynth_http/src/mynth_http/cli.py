@@ -70,7 +70,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from mynth_adapters.bootstrap import bootstrap  # noqa: PLC0415
-    from mynth_adapters.jobs import image_worker  # noqa: PLC0415
+    from mynth_adapters.jobs import job_worker  # noqa: PLC0415
     from mynth_http.logging import configure_logging  # noqa: PLC0415
 
     if args.concurrency < 1 or args.grace < 0:
@@ -88,7 +88,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         if settings.database.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         async with bootstrap(settings) as container:
-            worker = image_worker(container, concurrency=args.concurrency)
+            worker = job_worker(container, concurrency=args.concurrency, lease=settings.jobs.lease)
             await worker.serve(stop, grace=args.grace)
 
     asyncio.run(run())

@@ -50,6 +50,11 @@ from mynth_core.errors import (
     VersionInUseError,
     WebhookRejectedError,
 )
+from mynth_core.publishing.model import (
+    NotPublishedError,
+    ProfileImageRequiredError,
+    PublishInProgressError,
+)
 from mynth_http.schemas.common import ProblemOut
 
 PROBLEM_JSON: Final = "application/problem+json"
@@ -76,6 +81,15 @@ PROBLEMS: Final[Mapping[type[MynthError], Problem]] = {
     ConflictError: Problem(409, "conflict", "Conflict"),
     VersionConflictError: Problem(409, "version-conflict", "Version conflict"),
     VersionInUseError: Problem(409, "version-in-use", "Version in use"),
+    ProfileImageRequiredError: Problem(
+        409, "profile-image-required", "Profile image required", "Publishing needs a profile image"
+    ),
+    PublishInProgressError: Problem(
+        409, "publish-in-progress", "Publish in progress", "A publish of this persona is pending"
+    ),
+    NotPublishedError: Problem(
+        409, "not-published", "Not published", "The persona is not published"
+    ),
     AuthenticationRequiredError: Problem(
         401,
         "authentication-required",
@@ -294,7 +308,10 @@ _DOCUMENTED: Final[Mapping[int, str]] = {
     400: "`invalid-json`: the body is not valid JSON",
     401: "`authentication-required`, `invalid-token`, `account-deleted` or `invalid-signature`",
     404: "`not-found`: unknown, someone else's or deleted (identical body)",
-    409: "`version-conflict` or `generation-in-progress` (an `Idempotency-Key` in use)",
+    409: (
+        "`version-conflict`, `generation-in-progress` (an `Idempotency-Key` in use), "
+        "`profile-image-required`, `publish-in-progress` or `not-published`"
+    ),
     413: "`payload-too-large`: the body is over the limit",
     415: "`unsupported-media-type`: the body is not JSON",
     402: "`insufficient-tokens` (`required`, `available`)",

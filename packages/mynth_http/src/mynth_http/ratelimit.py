@@ -15,6 +15,7 @@ from mynth_core.identity import Principal
 from mynth_core.limits import (
     CREATION,
     PERSONA_GENERATE_ANONYMOUS,
+    PUBLISH,
     RateDecision,
     RateLimit,
     RateLimiter,
@@ -66,6 +67,11 @@ async def admit(request: Request[Any, Any, Any], rule: RateLimit, key: str) -> R
 async def admit_creation(request: Request[Any, Any, Any], who: Principal) -> RateDecision:
     """The shared `creation` bucket of a signed-in user (generate, enhance, create, clone...)."""
     return await admit(request, CREATION, who.user_id)
+
+
+async def admit_publish(request: Request[Any, Any, Any], who: Principal) -> RateDecision:
+    """The `publish` bucket of a signed-in user (5 publish requests an hour)."""
+    return await admit(request, PUBLISH, who.user_id)
 
 
 async def admit_anonymous_generation(request: Request[Any, Any, Any]) -> RateDecision:

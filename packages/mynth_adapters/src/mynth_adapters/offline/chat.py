@@ -1,12 +1,13 @@
 """`OfflineChatModel`: the deterministic, network-free `ChatModel` of the embedded default.
 
 It answers by the request's output contract (`request.schema.name`): a whole persona, an
-enhance, a property action, a roleplay summary. Without a schema it reads the prompt the chat
-templates wrote (`partner`, `image_prompt`): a roleplay reply in character, a story chapter
-headed `Chapter N: <title>`, a continuation, a rolling summary or a text-to-image prompt (one
-paragraph from the appearance, style and shot); any other prompt gets a plain
-`[offline]` reply that echoes the user. The same request always gives the same answer (seeded
-from a SHA-256 of the messages), and every answer is labelled with `OFFLINE_TEXT_MODEL`.
+enhance, a property action, a roleplay summary, a publish classification. Without a schema
+it reads the prompt the chat templates wrote (`partner`, `image_prompt`): a roleplay reply
+in character, a story chapter headed `Chapter N: <title>`, a continuation, a rolling
+summary or a text-to-image prompt (one paragraph from the appearance, style and shot); any
+other prompt gets a plain `[offline]` reply that echoes the user. The same request always
+gives the same answer (seeded from a SHA-256 of the messages), and every answer is labelled
+with `OFFLINE_TEXT_MODEL`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from mynth_adapters.offline.classify import write_classification
 from mynth_adapters.offline.edits import action_of, find_persona, write_changes, write_property
 from mynth_adapters.offline.image_prompt import write_image_prompt
 from mynth_adapters.offline.partner import write_reply, write_roleplay_summary
@@ -152,6 +154,10 @@ def _roleplay_summary(request: ChatRequest, seed: Seed) -> object:  # noqa: ARG0
     return write_roleplay_summary(find_persona(request.messages))
 
 
+def _classification(request: ChatRequest, seed: Seed) -> object:  # noqa: ARG001 - no choices
+    return write_classification(find_persona(request.messages))
+
+
 def _reply(message: str, seed: Seed) -> str:
     echo = clip(" ".join(message.split()), _ECHO_CHARS) or "…"
     return (
@@ -170,6 +176,7 @@ _WRITERS: Final[Mapping[str, _Write]] = {
     "persona_changes": _changes,
     "property_action": _property_action,
     "roleplay_summary": _roleplay_summary,
+    "publish_classification": _classification,
 }
 
 

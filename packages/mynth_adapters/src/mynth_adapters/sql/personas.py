@@ -2,24 +2,53 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 from cattrs.preconf.json import JsonConverter
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mynth_adapters.converters import event_from_record, event_record, persistence_converter
 from mynth_adapters.sql.errors import translate_db_errors
-from mynth_adapters.sql.tables import insert_or_ignore, persona_events, persona_versions, personas
+from mynth_adapters.sql.tables import (
+    insert_or_ignore,
+    persona_events,
+    persona_tags,
+    persona_versions,
+    personas,
+    tags,
+)
 from mynth_core.errors import NotFoundError, ValidationError
 from mynth_core.ids import EventId, PersonaId, UserId, VersionId
 from mynth_core.pagination import Page, PageRequest, decode_cursor, encode_cursor
 from mynth_core.personas.events import StoredEvent
 from mynth_core.personas.fields import PersonaData
 from mynth_core.personas.model import CloneSource, Persona, PersonaVersion, VersionSource
+from mynth_core.publishing.model import (
+    AgeBucket,
+    Classification,
+    Gender,
+    NsfwRating,
+    Publication,
+    PublishError,
+    PublishStatus,
+    Tag,
+    TagCategory,
+)
 
 if TYPE_CHECKING:
     from mynth_core.personas.ports import EventLog, PersonaRepository
@@ -27,12 +56,26 @@ if TYPE_CHECKING:
 _V = "v_"  # prefix of the current version's columns in a persona row
 
 
+Tags = tuple[Tag, ...]
+
+
 @attrs.frozen
 class SqlPersonaRepository:
-    """Personas in `personas`, their versions in `persona_versions`."""
+    """Personas in `personas`, their versions in `persona_versions`, tags in `persona_tags`.
+
+    A persona's classification tags are read with one more query, and only for personas
+    that have a classification. Saving rewrites a persona's tag links only when its tags
+    differ from those this unit of work knows it holds: the ones it locked (`get_for_update`)
+    or wrote itself; a persona saved without that knowledge has its links rewritten.
+    """
 
     conn: AsyncConnection
     converter: JsonConverter = attrs.field(factory=persistence_converter, repr=False)
+    # Tags in the database per persona, as of this transaction; only rows it has locked or
+    # written, so no concurrent writer can have changed them since.
+    _stored_tags: dict[PersonaId, Tags] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
 
     async def get(self, persona_id: PersonaId, *, owner: UserId | None = None) -> Persona:
         with translate_db_errors():
@@ -49,6 +92,8 @@ class SqlPersonaRepository:
             await self.conn.execute(
                 insert(persona_versions).values(self._version_values(persona.current_version))
             )
+            await self._link_tags(persona.id, _tags_of(persona))
+        self._stored_tags[persona.id] = _tags_of(persona)
 
     async def save(self, persona: Persona) -> None:
         values = _persona_values(persona)
@@ -67,8 +112,15 @@ class SqlPersonaRepository:
             result = await self.conn.execute(
                 update(personas).where(personas.c.id == persona.id).values(values)
             )
-        if result.rowcount == 0:
-            raise NotFoundError("persona", persona.id)
+            if result.rowcount == 0:
+                raise NotFoundError("persona", persona.id)
+            wanted = _tags_of(persona)
+            if self._stored_tags.pop(persona.id, None) != wanted:
+                await self.conn.execute(
+                    delete(persona_tags).where(persona_tags.c.persona_id == persona.id)
+                )
+                await self._link_tags(persona.id, wanted)
+        self._stored_tags[persona.id] = wanted
 
     async def list_owned(
         self, owner: UserId, *, query: str | None, page: PageRequest
@@ -84,7 +136,8 @@ class SqlPersonaRepository:
         with translate_db_errors():
             rows = (await self.conn.execute(stmt.limit(page.limit + 1))).mappings().all()
             chosen = rows[: page.limit]
-        items = tuple(self._persona(row) for row in chosen)
+            found = await tags_of(self.conn, (r["id"] for r in chosen if _classified(r)))
+        items = tuple(self._persona(row, found.get(row["id"], ())) for row in chosen)
         more = len(rows) > page.limit
         last = items[-1] if more else None
         cursor = encode_cursor(last.updated_at.isoformat(), last.id) if last else None
@@ -121,14 +174,57 @@ class SqlPersonaRepository:
             row = (await self.conn.execute(stmt)).mappings().one_or_none()
         return None if row is None else self._version(row)
 
+    async def stale_publishes(self, before: datetime, *, limit: int) -> tuple[PersonaId, ...]:
+        stmt = (
+            select(personas.c.id)
+            .where(
+                personas.c.publish_status == str(PublishStatus.PENDING),
+                personas.c.publish_requested_at < before,
+                personas.c.deleted_at.is_(None),
+            )
+            .order_by(personas.c.publish_requested_at)
+            .limit(limit)
+        )
+        with translate_db_errors():
+            return tuple(PersonaId(i) for i in (await self.conn.execute(stmt)).scalars())
+
+    async def slug_taken(self, slug: str) -> bool:
+        stmt = select(personas.c.id).where(personas.c.slug == slug).limit(1)
+        with translate_db_errors():
+            return (await self.conn.execute(stmt)).first() is not None
+
     async def unpublish_all(self, owner: UserId, *, at: datetime) -> int:
         stmt = (
             update(personas)
             .where(personas.c.owner_id == owner, personas.c.public_version_id.is_not(None))
-            .values(public_version_id=None, updated_at=at)
+            .values(public_version_id=None, publish_status=str(PublishStatus.NONE), updated_at=at)
         )
         with translate_db_errors():
             return (await self.conn.execute(stmt)).rowcount
+
+    async def _link_tags(self, persona_id: PersonaId, wanted: Tags) -> None:
+        """Link `persona_id` to `wanted` (it has no links), adding new names to `tags`."""
+        if not wanted:
+            return
+        # Sorted, so concurrent publishes adding the same new names lock them in one order.
+        vocabulary = [{"name": t.name, "category": str(t.category)} for t in wanted]
+        vocabulary.sort(key=lambda row: row["name"])
+        await self.conn.execute(insert_or_ignore(self.conn, tags, vocabulary, ["name"]))
+        names = [t.name for t in wanted]
+        found = await self.conn.execute(
+            select(tags.c.name, tags.c.id).where(tags.c.name.in_(names))
+        )
+        ids: dict[str, int] = dict(found.all())
+        links = [
+            {
+                "persona_id": persona_id,
+                "tag_id": ids[t.name],
+                "position": i,
+                "category": str(t.category),
+            }
+            for i, t in enumerate(wanted)
+        ]
+        await self.conn.execute(insert(persona_tags), links)
 
     async def _load(self, persona_id: PersonaId, *, owner: UserId | None, lock: bool) -> Persona:
         live = [personas.c.id == persona_id, personas.c.deleted_at.is_(None)]
@@ -145,9 +241,13 @@ class SqlPersonaRepository:
         row = (await self.conn.execute(_persona_select().where(*live))).mappings().one_or_none()
         if row is None:
             raise NotFoundError("persona", persona_id)
-        return self._persona(row)
+        found = await tags_of(self.conn, [persona_id]) if _classified(row) else {}
+        persona = self._persona(row, found.get(persona_id, ()))
+        if lock:
+            self._stored_tags[persona_id] = _tags_of(persona)
+        return persona
 
-    def _persona(self, row: RowMapping) -> Persona:
+    def _persona(self, row: RowMapping, linked: Tags) -> Persona:
         cloned_from = None
         if row["cloned_from_persona_id"] is not None:
             cloned_from = CloneSource(
@@ -161,6 +261,7 @@ class SqlPersonaRepository:
             cloned_from=cloned_from,
             public_version_id=row["public_version_id"],
             profile_image_id=row["profile_image_id"],
+            publication=publication_of(row, linked),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             deleted_at=row["deleted_at"],
@@ -208,8 +309,68 @@ _PERSONA_SELECT: Final = select(
 ).join(persona_versions, persona_versions.c.id == personas.c.current_version_id)
 
 
+def publication_of(row: RowMapping, linked: Tags) -> Publication:
+    """The publication stored in a `personas` row, with the persona's `linked` tags."""
+    classification = None
+    if _classified(row):
+        classification = Classification(
+            headline=row["headline"],
+            nsfw_rating=NsfwRating(row["nsfw_rating"]),
+            gender=Gender(row["gender"]),
+            age_bucket=AgeBucket(row["age_bucket"]),
+            tags=linked,
+        )
+    last_error = None
+    if row["last_error_code"] is not None:
+        last_error = PublishError(
+            code=row["last_error_code"],
+            message=row["last_error_message"],
+            at=row["last_error_at"],
+        )
+    return Publication(
+        status=PublishStatus(row["publish_status"]),
+        slug=row["slug"],
+        public_name=row["public_name"],
+        classification=classification,
+        published_at=row["published_at"],
+        requested_at=row["publish_requested_at"],
+        requested_version_id=row["publish_version_id"],
+        last_error=last_error,
+    )
+
+
+async def tags_of(conn: AsyncConnection, persona_ids: Iterable[str]) -> dict[str, Tags]:
+    """The tags of each of `persona_ids` that has any, in classification order (one query)."""
+    wanted = list(persona_ids)
+    if not wanted:
+        return {}
+    stmt = (
+        select(persona_tags.c.persona_id, tags.c.name, persona_tags.c.category)
+        .join(tags, tags.c.id == persona_tags.c.tag_id)
+        .where(persona_tags.c.persona_id.in_(wanted))
+        .order_by(persona_tags.c.persona_id, persona_tags.c.position)
+    )
+    found: dict[str, list[Tag]] = {}
+    for persona_id, name, category in await conn.execute(stmt):
+        found.setdefault(persona_id, []).append(Tag(name, TagCategory(category)))
+    return {persona_id: tuple(linked) for persona_id, linked in found.items()}
+
+
+def _classified(row: RowMapping) -> bool:
+    """Whether a `personas` row holds a classification (so it may have tags)."""
+    return row["headline"] is not None
+
+
+def _tags_of(persona: Persona) -> Tags:
+    classification = persona.publication.classification
+    return () if classification is None else classification.tags
+
+
 def _persona_values(persona: Persona) -> dict[str, Any]:
     clone = persona.cloned_from
+    publication = persona.publication
+    classification = publication.classification
+    error = publication.last_error
     return {
         "id": persona.id,
         "owner_id": persona.owner_id,
@@ -224,6 +385,19 @@ def _persona_values(persona: Persona) -> dict[str, Any]:
         "created_at": persona.created_at,
         "updated_at": persona.updated_at,
         "deleted_at": persona.deleted_at,
+        "publish_status": str(publication.status),
+        "slug": publication.slug,
+        "public_name": publication.public_name,
+        "headline": classification.headline if classification else None,
+        "nsfw_rating": str(classification.nsfw_rating) if classification else None,
+        "gender": str(classification.gender) if classification else None,
+        "age_bucket": str(classification.age_bucket) if classification else None,
+        "published_at": publication.published_at,
+        "publish_requested_at": publication.requested_at,
+        "publish_version_id": publication.requested_version_id,
+        "last_error_code": error.code if error else None,
+        "last_error_message": error.message if error else None,
+        "last_error_at": error.at if error else None,
     }
 
 

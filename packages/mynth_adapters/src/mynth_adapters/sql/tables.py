@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -101,7 +102,57 @@ personas = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("deleted_at", UtcDateTime, nullable=True),
     Column("profile_image_id", Text, nullable=True),  # one of the persona's `images`
+    # The publication (PRODUCT.md §5): headline, rating, gender and age bucket are the
+    # classification (all NULL without one); its tags live in `persona_tags`.
+    Column("publish_status", Text, nullable=False, server_default="none"),
+    Column("slug", Text, nullable=True),  # kept for life once given, even when deleted
+    Column("public_name", Text, nullable=True),
+    Column("headline", Text, nullable=True),
+    Column("nsfw_rating", Text, nullable=True),
+    Column("gender", Text, nullable=True),
+    Column("age_bucket", Text, nullable=True),
+    Column("published_at", UtcDateTime, nullable=True),
+    Column("publish_requested_at", UtcDateTime, nullable=True),
+    Column("publish_version_id", Text, nullable=True),
+    Column("last_error_code", Text, nullable=True),
+    Column("last_error_message", Text, nullable=True),
+    Column("last_error_at", UtcDateTime, nullable=True),
     Index("ix_personas_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
+    Index("ix_personas_slug", "slug", unique=True),  # NULLs do not collide
+)
+
+# The public catalog's order (published_at DESC, id DESC) over public personas only: a
+# backward scan from the keyset cursor reads just the rows of the page it returns.
+PUBLIC_PERSONAS: Final = "public_version_id IS NOT NULL AND deleted_at IS NULL"
+Index(
+    "ix_personas_published_at_id",
+    personas.c.published_at,
+    personas.c.id,
+    postgresql_where=text(PUBLIC_PERSONAS),
+    sqlite_where=text(PUBLIC_PERSONAS),
+)
+
+# The catalog's tag vocabulary: one row per normalised name (its first-seen category).
+tags = Table(
+    "tags",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    UniqueConstraint("name"),
+)
+
+# A persona's classification tags, in the classifier's order, each with the category the
+# classifier gave it for this persona.
+persona_tags = Table(
+    "persona_tags",
+    metadata,
+    Column("persona_id", Text, ForeignKey("personas.id"), primary_key=True),
+    Column("tag_id", BigInteger, ForeignKey("tags.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("category", Text, nullable=False),
+    # Personas with a tag: the catalog's tag filters and exclusions.
+    Index("ix_persona_tags_tag_id_persona_id", "tag_id", "persona_id"),
 )
 
 persona_versions = Table(
@@ -365,9 +416,15 @@ jobs = Table(
 
 
 def insert_or_ignore(
-    conn: AsyncConnection, table: Table, values: Mapping[str, Any], key: Sequence[str]
+    conn: AsyncConnection,
+    table: Table,
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    key: Sequence[str],
 ) -> postgresql.Insert | sqlite.Insert:
-    """`INSERT ... ON CONFLICT (key) DO NOTHING`; other unique violations still raise."""
+    """`INSERT ... ON CONFLICT (key) DO NOTHING` (one row or several).
+
+    Other unique violations still raise.
+    """
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=key)
     return sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=key)

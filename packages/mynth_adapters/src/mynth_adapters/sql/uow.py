@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mynth_adapters.converters import persistence_converter
 from mynth_adapters.sql.billing import SqlCheckoutRepository, SqlWebhookDeliveryLog
+from mynth_adapters.sql.catalog import SqlPublicCatalog
 from mynth_adapters.sql.chats import SqlChatRepository
 from mynth_adapters.sql.engine import READ_ONLY
 from mynth_adapters.sql.errors import translate_db_errors
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
     chats: SqlChatRepository
     images: SqlImageJobRepository
     jobs: SqlJobQueue
+    catalog: SqlPublicCatalog
     read_only: bool = False
 
     async def commit(self) -> None:
@@ -87,6 +89,7 @@ class SqlUnitOfWorkFactory:
                 chats=SqlChatRepository(connection, self.converter),
                 images=SqlImageJobRepository(connection, self.converter),
                 jobs=SqlJobQueue(connection, self.clock, self.signal),
+                catalog=SqlPublicCatalog(connection, self.converter),
                 read_only=read_only,
             )
         finally:

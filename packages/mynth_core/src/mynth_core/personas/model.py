@@ -220,6 +220,11 @@ class Persona:
         )
         return moved, (event,)
 
+    def as_of(self, now: datetime) -> Persona:
+        """The persona as a read at `now` sees it: a stale pending publish has failed."""
+        seen = self.publication.seen_at(now)
+        return self if seen is self.publication else attrs.evolve(self, publication=seen)
+
     def show_image(self, image_id: ImageId, *, at: datetime) -> Persona:
         """Make `image_id` (one of this persona's succeeded images) the profile image."""
         return attrs.evolve(self, profile_image_id=image_id, updated_at=at)

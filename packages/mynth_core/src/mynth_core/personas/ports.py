@@ -50,6 +50,9 @@ class PersonaRepository(Protocol):
     async def find_version(self, version_id: VersionId) -> PersonaVersion | None:
         """A version by id alone, whatever its persona's state; None if there is none."""
 
+    async def stale_publishes(self, before: datetime, *, limit: int) -> tuple[PersonaId, ...]:
+        """Personas whose publish has been pending since before `before`, oldest first."""
+
     async def slug_taken(self, slug: str) -> bool:
         """Whether any persona (deleted ones too) has ever been given `slug`."""
 

@@ -63,10 +63,13 @@ class ListPersonas:
     """The caller's own personas, most recently updated first."""
 
     uow: UnitOfWorkFactory
+    clock: Clock
 
     async def __call__(self, who: Principal, query: str | None, page: PageRequest) -> Page[Persona]:
         async with self.uow(read_only=True) as uow:
-            return await uow.personas.list_owned(who.user_id, query=query or None, page=page)
+            found = await uow.personas.list_owned(who.user_id, query=query or None, page=page)
+        now = self.clock.now()
+        return attrs.evolve(found, items=tuple(p.as_of(now) for p in found.items))
 
 
 @attrs.frozen
@@ -74,10 +77,12 @@ class GetPersona:
     """One of the caller's own personas."""
 
     uow: UnitOfWorkFactory
+    clock: Clock
 
     async def __call__(self, who: Principal, persona_id: PersonaId) -> Persona:
         async with self.uow(read_only=True) as uow:
-            return await uow.personas.get(persona_id, owner=who.user_id)
+            persona = await uow.personas.get(persona_id, owner=who.user_id)
+        return persona.as_of(self.clock.now())
 
 
 @attrs.frozen

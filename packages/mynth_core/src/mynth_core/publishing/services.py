@@ -21,6 +21,7 @@ from mynth_core.personas.fields import PersonaData
 from mynth_core.personas.model import Persona
 from mynth_core.personas.services import record
 from mynth_core.publishing.model import (
+    PENDING_TIMEOUT,
     Classification,
     MinorWithNsfwImageError,
     NotPublishedError,
@@ -42,6 +43,9 @@ from mynth_core.publishing.prompts import (
 from mynth_core.uow import UnitOfWork, UnitOfWorkFactory
 
 PUBLISH_JOB_KIND: Final = "publish"
+TIMEOUT: Final = "timeout"
+CLASSIFICATION_FAILED: Final = "classification_failed"
+MINOR_NSFW_IMAGE: Final = "minor_nsfw_image"
 SLUG_ATTEMPTS: Final = 5
 
 
@@ -55,8 +59,11 @@ class RequestPublish:
 
     async def __call__(
         self, who: Principal, persona_id: PersonaId, version_id: VersionId | None = None
-    ) -> Publication:
-        """Raises: NotFoundError, ProfileImageRequiredError, PublishInProgressError."""
+    ) -> tuple[Persona, Publication]:
+        """The persona as saved, with its pending publication.
+
+        Raises: NotFoundError, ProfileImageRequiredError, PublishInProgressError.
+        """
         now = self.clock.now()
         async with self.uow() as uow:
             persona = await uow.personas.get_for_update(persona_id, owner=who.user_id)
@@ -73,12 +80,13 @@ class RequestPublish:
                 requested_at=now,
                 requested_version_id=chosen,
             )
-            await uow.personas.save(attrs.evolve(persona, publication=publication))
+            pending = attrs.evolve(persona, publication=publication)
+            await uow.personas.save(pending)
             await uow.jobs.enqueue(
                 QueuedJob(id=JobId(self.ids.new(JOB)), kind=PUBLISH_JOB_KIND, ref=persona_id)
             )
             await uow.commit()
-        return publication
+        return pending, publication
 
 
 @attrs.frozen(kw_only=True)
@@ -118,9 +126,9 @@ class RunPublishJob:
                 await self._classify(persona, version.data), nsfw_image=nsfw_image
             )
         except MinorWithNsfwImageError as exc:
-            return await self._fail(persona, requested, "minor_nsfw_image", str(exc))
+            return await self._fail(persona, requested, MINOR_NSFW_IMAGE, str(exc))
         except MynthError as exc:
-            return await self._fail(persona, requested, "classification_failed", str(exc))
+            return await self._fail(persona, requested, CLASSIFICATION_FAILED, str(exc))
         return await self._publish(
             persona, requested, version.id, version.data.name, classification
         )
@@ -189,20 +197,95 @@ class RunPublishJob:
     async def _fail(
         self, persona: Persona, requested: Publication, code: str, message: str
     ) -> PublishStatus:
+        return await _fail_publish(self, persona, requested, code, message)
+
+
+@attrs.frozen
+class FailPublish:
+    """The publish job's give-up path: its pending publish fails (`classification_failed`).
+
+    The worker calls it when the job failed for the last time (every attempt raised, or its
+    workers kept dying). A persona that is no longer pending is left alone.
+    """
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    ids: IdFactory
+
+    async def __call__(self, persona_id: PersonaId, message: str) -> PublishStatus:
+        async with self.uow(read_only=True) as uow:
+            try:
+                persona = await uow.personas.get(persona_id)
+            except NotFoundError:
+                return PublishStatus.NONE
+        requested = persona.publication
+        if requested.seen_at(self.clock.now()).status is not PublishStatus.PENDING:
+            return requested.status
+        return await _fail_publish(self, persona, requested, CLASSIFICATION_FAILED, message)
+
+
+@attrs.frozen
+class FailStalePublishes:
+    """The sweep of §5.3: a publish pending for over 10 minutes fails with `timeout`.
+
+    Reads already show such a publish as failed; this writes it down, with its event, so
+    the state stays right for queries that do not look through `seen_at`.
+    """
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    ids: IdFactory
+
+    async def __call__(self, *, limit: int = 100) -> int:
         now = self.clock.now()
-        async with self.uow() as uow:
-            current = await uow.personas.get_for_update(persona.id, owner=persona.owner_id)
-            if not _same_request(current.publication, requested, now):
-                return current.publication.status
-            version_id = requested.requested_version_id or current.current_version_id
-            failed = current.publication.failed(code, message, now, live=current.is_public)
-            await uow.personas.save(attrs.evolve(current, publication=failed))
-            event = PersonaPublishFailed(
-                persona_id=persona.id, at=now, version_id=version_id, error_code=code
-            )
-            await record(uow, self.ids, (event,))
-            await uow.commit()
-        return failed.status
+        async with self.uow(read_only=True) as uow:
+            stale = await uow.personas.stale_publishes(now - PENDING_TIMEOUT, limit=limit)
+        failed = 0
+        for persona_id in stale:
+            async with self.uow(read_only=True) as uow:
+                persona = await uow.personas.get(persona_id)
+            requested = persona.publication
+            seen = requested.seen_at(now)
+            if seen.status is PublishStatus.PENDING or seen.last_error is None:
+                continue
+            await _fail_publish(self, persona, requested, TIMEOUT, seen.last_error.message)
+            failed += 1
+        return failed
+
+
+async def _fail_publish(
+    use_case: RunPublishJob | FailPublish | FailStalePublishes,
+    persona: Persona,
+    requested: Publication,
+    code: str,
+    message: str,
+) -> PublishStatus:
+    """Fail the publish `requested`, unless another request replaced it.
+
+    The state becomes `failed`, or goes back to `published` with the error while an older
+    public version is live; event `persona.publish_failed`.
+    """
+    now = use_case.clock.now()
+    async with use_case.uow() as uow:
+        current = await uow.personas.get_for_update(persona.id, owner=persona.owner_id)
+        stored = current.publication
+        if (
+            stored.status is not PublishStatus.PENDING
+            or stored.requested_at != requested.requested_at
+        ):
+            return stored.status  # another request replaced it, or it already ended
+        if code != TIMEOUT and not _same_request(stored, requested, now):
+            return stored.status  # timed out meanwhile: the sweep records that, not this
+
+        version_id = requested.requested_version_id or current.current_version_id
+        failed = current.publication.failed(code, message, now, live=current.is_public)
+        await uow.personas.save(attrs.evolve(current, publication=failed))
+        event = PersonaPublishFailed(
+            persona_id=persona.id, at=now, version_id=version_id, error_code=code
+        )
+        await record(uow, use_case.ids, (event,))
+        await uow.commit()
+    return failed.status
 
 
 def _same_request(current: Publication, requested: Publication, now: datetime) -> bool:

@@ -210,6 +210,18 @@ class InMemoryPersonaRepository:
             )
         return len(public)
 
+    async def stale_publishes(self, before: datetime, *, limit: int) -> tuple[PersonaId, ...]:
+        stale = [
+            p
+            for p in self.store.personas.values()
+            if p.publication.status is PublishStatus.PENDING
+            and p.publication.requested_at is not None
+            and p.publication.requested_at < before
+            and p.deleted_at is None
+        ]
+        stale.sort(key=lambda p: p.publication.requested_at or before)
+        return tuple(p.id for p in stale[:limit])
+
     async def slug_taken(self, slug: str) -> bool:
         return any(p.publication.slug == slug for p in self.store.personas.values())
 

@@ -13,6 +13,7 @@ from mynth_http.controllers.images import (
 )
 from mynth_http.controllers.payments import CheckoutController, WebhookController
 from mynth_http.controllers.personas import PersonaController
+from mynth_http.controllers.publishing import PublicationController, PublicCatalogController
 from mynth_http.controllers.system import SystemController
 
 CONTROLLERS = (
@@ -25,6 +26,8 @@ CONTROLLERS = (
     PersonaImagesController,
     ImageJobController,
     ImageController,
+    PublicationController,
+    PublicCatalogController,
     MeController,
     PricingController,
     CheckoutController,
@@ -44,6 +47,8 @@ __all__ = [
     "PersonaController",
     "PersonaImagesController",
     "PricingController",
+    "PublicCatalogController",
+    "PublicationController",
     "SystemController",
     "WebhookController",
 ]

@@ -25,6 +25,7 @@ from mynth_core.personas.fields import (
 from mynth_core.personas.model import Persona, PersonaVersion
 from mynth_core.personas.properties import suggested_properties
 from mynth_core.personas.services import EditRequest
+from mynth_core.publishing.model import Publication, Tag
 from mynth_http.schemas.common import Timestamp, documented, rfc3339
 from mynth_http.schemas.images import content_url
 
@@ -207,24 +208,75 @@ class VersionListOut(msgspec.Struct, kw_only=True):
         return cls(items=[VersionOut.of(v) for v in versions])
 
 
-class PublicationOut(msgspec.Struct, kw_only=True):
-    """Publication state; classification fields stay empty until publishing exists."""
+RatingName = Literal["sfw", "suggestive", "explicit"]
+GenderName = Literal["female", "male", "other"]
+AgeBucketName = Literal[
+    "unknown", "0-5", "6-12", "13-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65-plus"
+]
+TagCategoryName = Literal["appearance", "personality", "physical", "age", "style", "other"]
 
-    status: Literal["none", "pending", "published", "failed"]
-    slug: str | None = None
-    headline: str | None = None
-    nsfw_rating: str | None = None
-    gender: str | None = None
-    age_bucket: str | None = None
-    tags: list[str] = msgspec.field(default_factory=list)
-    public_version_id: str | None = None
-    published_at: Timestamp | None = None
-    error: str | None = None
+
+class TagOut(msgspec.Struct, kw_only=True):
+    """A catalog tag."""
+
+    name: str
+    category: TagCategoryName
 
     @classmethod
-    def of(cls, persona: Persona) -> PublicationOut:
-        public = persona.public_version_id if persona.is_public else None
-        return cls(status="none" if public is None else "published", public_version_id=public)
+    def of(cls, tag: Tag) -> TagOut:
+        return cls(name=tag.name, category=tag.category.value)
+
+
+class PublishErrorOut(msgspec.Struct, kw_only=True):
+    """Why the last publish failed (`timeout`, `classification_failed`, `minor_nsfw_image`)."""
+
+    code: str
+    message: str
+    at: Timestamp
+
+
+class PublicationOut(msgspec.Struct, kw_only=True):
+    """Publication state (PRODUCT.md §5.3); the classification is kept across unpublish.
+
+    `public_version_id` is the version the catalog shows (still the old one while a
+    re-publish is pending); `error` is the last publish's failure, if any.
+    """
+
+    status: Literal["none", "pending", "published", "failed"]
+    slug: str | None
+    headline: str | None
+    nsfw_rating: RatingName | None
+    gender: GenderName | None
+    age_bucket: AgeBucketName | None
+    tags: list[TagOut]
+    public_version_id: str | None
+    published_at: Timestamp | None
+    error: PublishErrorOut | None
+
+    @classmethod
+    def of(cls, persona: Persona, publication: Publication | None = None) -> PublicationOut:
+        """`persona`'s publication, or `publication` if a use case gave it.
+
+        The use cases that read personas apply the lazy timeout (`Persona.as_of`) with their
+        clock, so a pending publish over 10 minutes old already shows as failed here.
+        """
+        shown = publication or persona.publication
+        classification = shown.classification
+        error = shown.last_error
+        return cls(
+            status=shown.status.value,
+            slug=shown.slug,
+            headline=None if classification is None else classification.headline,
+            nsfw_rating=None if classification is None else classification.nsfw_rating.value,
+            gender=None if classification is None else classification.gender.value,
+            age_bucket=None if classification is None else classification.age_bucket.value,
+            tags=[] if classification is None else [TagOut.of(t) for t in classification.tags],
+            public_version_id=persona.public_version_id if persona.is_public else None,
+            published_at=None if shown.published_at is None else rfc3339(shown.published_at),
+            error=None
+            if error is None
+            else PublishErrorOut(code=error.code, message=error.message, at=rfc3339(error.at)),
+        )
 
 
 class ProfileImageOut(msgspec.Struct, kw_only=True):
