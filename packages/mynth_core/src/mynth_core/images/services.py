@@ -9,6 +9,7 @@ worker and runs again once, then fails with a refund (§7.4).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Final
@@ -157,11 +158,12 @@ class RunImageJob:
         Provider failures fail the job with a refund. Unexpected errors propagate: the worker
         retries them, then gives up through `FailImageJob`.
         """
-        job = await self._start(job_id)
-        if job is None or job.status is not JobStatus.RUNNING:
-            return job.status if job else JobStatus.FAILED
-        async with self.uow(read_only=True) as uow:
-            version = await uow.personas.find_version(job.persona_version_id)
+        started = await self._start(job_id)
+        if started is None:
+            return JobStatus.FAILED
+        job, version = started
+        if job.status is not JobStatus.RUNNING:
+            return job.status
         if version is None:  # pragma: no cover - versions are never removed
             return await self._fail(job, FailureCode.PERSONA_DELETED, "the version is gone")
         prompt = await self._prompt(job, version)
@@ -184,7 +186,8 @@ class RunImageJob:
         self.work.log.record(trace.finish())
         return await self._succeed(job, rendered, prompt)
 
-    async def _start(self, job_id: ImageJobId) -> ImageJob | None:
+    async def _start(self, job_id: ImageJobId) -> tuple[ImageJob, PersonaVersion | None] | None:
+        """Mark the job running (a new attempt) and read its version, in one transaction."""
         async with self.uow() as uow:
             try:
                 job = await uow.images.get_for_update(job_id)
@@ -192,7 +195,7 @@ class RunImageJob:
                 _log.warning("image job %s does not exist", job_id)
                 return None
             if not job.status.in_flight:
-                return job
+                return job, None
             if job.status is JobStatus.RUNNING:  # its worker died mid-job
                 if job.attempts >= MAX_ATTEMPTS:
                     await _give_up(uow, self, job, FailureCode.WORKER_DIED, "the worker stopped")
@@ -201,8 +204,9 @@ class RunImageJob:
                 job = job.requeue()
             job = job.start(at=self.clock.now())
             await uow.images.save(job)
+            version = await uow.personas.find_version(job.persona_version_id)
             await uow.commit()
-        return job
+        return job, version
 
     async def _prompt(self, job: ImageJob, version: PersonaVersion) -> str:
         data = version.data
@@ -232,9 +236,11 @@ class RunImageJob:
 
     async def _succeed(self, job: ImageJob, rendered: RenderedImage, prompt: str) -> JobStatus:
         image_id = ImageId(self.ids.new(IMAGE))
-        await self.work.blobs.put(image_key(image_id), rendered.webp, content_type=WEBP)
-        await self.work.blobs.put(
-            image_key(image_id, thumbnail=True), rendered.thumbnail, content_type=WEBP
+        await asyncio.gather(  # two independent files: write (and sync) them at once
+            self.work.blobs.put(image_key(image_id), rendered.webp, content_type=WEBP),
+            self.work.blobs.put(
+                image_key(image_id, thumbnail=True), rendered.thumbnail, content_type=WEBP
+            ),
         )
         at = self.clock.now()
         async with self.uow() as uow:
