@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import attrs
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from ledgerkit import LedgerWorld
 from mynth_core.identity import Principal
@@ -17,11 +19,14 @@ from mynth_core.pagination import PageRequest
 from mynth_core.personas.events import event_type
 from mynth_core.personas.services import CreatePersona
 from mynth_core.publishing.model import (
+    PENDING_TIMEOUT,
     AgeBucket,
     Classification,
     Gender,
     MinorWithNsfwImageError,
+    NotPublishedError,
     NsfwRating,
+    PublishInProgressError,
     PublishStatus,
     apply_rules,
     normalise_tag,
@@ -33,6 +38,7 @@ from mynth_core.publishing.services import (
     FailStalePublishes,
     RequestPublish,
     RunPublishJob,
+    Unpublish,
 )
 from mynth_core.testing import (
     PlainPromptRenderer,
@@ -190,3 +196,104 @@ async def test_a_timely_result_publishes_with_normalised_tags(world) -> None:
     assert [t.name for t in stored.publication.classification.tags] == ["sea-faring", "kind"]
     world.clock.advance(minutes=20)
     assert await FailStalePublishes(world.uow, world.clock, world.ids)() == 0
+
+
+# --- the publication state machine, driven at random --------------------------------------
+
+
+class PublicationMachine(RuleBasedStateMachine):
+    """Publish, classify (success or failure), time out, unpublish and re-publish at random.
+
+    After every step: the state is one of §5.3's; the persona is public exactly when it is
+    published (or a failed re-publish left the old version live); a slug, once given, never
+    changes; a pending publish is never seen older than 10 minutes; the public version is one
+    of the versions that were requested.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = World()
+        self.persona_id = None
+        self.slug: str | None = None
+        self.requested: set[object] = set()
+
+    @initialize()
+    def create(self) -> None:
+        persona = asyncio.run(self.world.publishable())
+        self.persona_id = persona.id
+
+    def _persona(self):
+        return asyncio.run(self.world.persona(self.persona_id))
+
+    @rule()
+    def request(self) -> None:
+        try:
+            asyncio.run(
+                RequestPublish(self.world.uow, self.world.clock, self.world.ids)(
+                    ALICE, self.persona_id
+                )
+            )
+        except PublishInProgressError:
+            assert self._persona().publication.seen_at(self.world.clock.now()).status is (
+                PublishStatus.PENDING
+            )
+            return
+        self.requested.add(self._persona().publication.requested_version_id)
+
+    @rule(outcome=st.sampled_from(["ok", "minor_nsfw", "invalid"]))
+    def run_job(self, outcome: str) -> None:
+        if outcome == "ok":
+            self.world.model.script(json.dumps(RESULT))
+        elif outcome == "invalid":
+            self.world.model.script("not json", "still not json")
+        else:
+            self.world.model.script(json.dumps(RESULT | {"age_bucket": "13-17"}))
+            asyncio.run(self._flag_image_nsfw())
+        asyncio.run(self.world.run(self.persona_id))
+        self.world.model.replies.clear()
+
+    async def _flag_image_nsfw(self) -> None:
+        async with self.world.uow() as uow:
+            image = await uow.images.image(ImageId("img_1"))
+            await uow.images.add_image(attrs.evolve(image, nsfw=True))
+            await uow.commit()
+
+    @rule(minutes=st.integers(min_value=1, max_value=15))
+    def wait(self, minutes: int) -> None:
+        self.world.clock.advance(minutes=minutes)
+
+    @rule()
+    def sweep(self) -> None:
+        asyncio.run(FailStalePublishes(self.world.uow, self.world.clock, self.world.ids)())
+
+    @rule()
+    def unpublish(self) -> None:
+        try:
+            asyncio.run(
+                Unpublish(self.world.uow, self.world.clock, self.world.ids)(ALICE, self.persona_id)
+            )
+        except NotPublishedError:
+            assert self._persona().public_version_id is None
+
+    @invariant()
+    def consistent(self) -> None:
+        if self.persona_id is None:
+            return
+        persona = self._persona()
+        publication = persona.publication
+        seen = publication.seen_at(self.world.clock.now())
+        assert seen.status in set(PublishStatus)
+        if seen.status is PublishStatus.PENDING:
+            assert self.world.clock.now() - publication.requested_at <= PENDING_TIMEOUT
+        if persona.public_version_id is not None:
+            assert persona.public_version_id in self.requested
+            assert publication.status in {PublishStatus.PUBLISHED, PublishStatus.PENDING}
+        if publication.status is PublishStatus.PUBLISHED:
+            assert persona.public_version_id is not None
+        if publication.slug is not None:
+            assert self.slug in {None, publication.slug}
+            self.slug = publication.slug
+
+
+PublicationMachine.TestCase.settings = settings(deadline=None, max_examples=40)
+TestPublicationMachine = PublicationMachine.TestCase
