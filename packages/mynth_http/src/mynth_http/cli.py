@@ -35,7 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=_serve)
     worker = commands.add_parser("worker", help="run background jobs until SIGTERM or SIGINT")
-    worker.add_argument("--concurrency", type=int, default=4, help="jobs run at once (default: 4)")
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="jobs run at once (default: MYNTH_WORKER_CONCURRENCY, else 4)",
+    )
     worker.add_argument(
         "--grace",
         type=float,
@@ -73,7 +78,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from mynth_adapters.jobs import job_worker  # noqa: PLC0415
     from mynth_http.logging import configure_logging  # noqa: PLC0415
 
-    if args.concurrency < 1 or args.grace < 0:
+    concurrency = settings.jobs.concurrency if args.concurrency is None else args.concurrency
+    if concurrency < 1 or args.grace < 0:
         print("--concurrency must be at least 1 and --grace not negative", file=sys.stderr)  # noqa: T201
         return 2
     configure_logging(settings.http.log_format)
@@ -88,7 +94,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         if settings.database.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         async with bootstrap(settings) as container:
-            worker = job_worker(container, concurrency=args.concurrency, lease=settings.jobs.lease)
+            worker = job_worker(container, concurrency=concurrency, lease=settings.jobs.lease)
             await worker.serve(stop, grace=args.grace)
 
     asyncio.run(run())
