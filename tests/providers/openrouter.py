@@ -20,14 +20,14 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from urllib.parse import parse_qs
 
 import attrs
 
-from providers.server import LoopbackServer
+from providers.server import FakeServer, LoopbackServer
 
 FAKE_API_KEY: Final = "sk-or-v1-fake0api0key0for0tests"
 API: Final = "/api/v1"
@@ -255,7 +255,7 @@ class _CutError(Exception):
     """The scripted stream stops here (a truncation or a client that went away)."""
 
 
-class FakeOpenRouter:
+class FakeOpenRouter(FakeServer):
     """OpenRouter's chat API served by uvicorn in a thread on 127.0.0.1:<port 0>.
 
     Use `with FakeOpenRouter.running() as fake:` (or `start()`/`stop()`) and point a client at
@@ -273,29 +273,10 @@ class FakeOpenRouter:
         self._ids = itertools.count(1)
         self._loopback = LoopbackServer(self._app, name="fake-openrouter", log_level="critical")
 
-    @classmethod
-    @contextlib.contextmanager
-    def running(cls, **options: Any) -> Iterator[FakeOpenRouter]:
-        fake = cls(**options)
-        fake.start()
-        try:
-            yield fake
-        finally:
-            fake.stop()
-
-    def start(self) -> None:
-        self._loopback.start()
-
-    def stop(self) -> None:
-        """Shut down and free the port (idempotent); later connections are refused."""
-        self._loopback.stop()
-
     @property
     def base_url(self) -> str:
         """The API root, as in `MYNTH_OPENROUTER_BASE_URL` (`http://127.0.0.1:<port>/api/v1`)."""
-        if self._loopback.port is None:
-            raise RuntimeError("the fake OpenRouter is not started")
-        return f"http://127.0.0.1:{self._loopback.port}{API}"
+        return f"http://{self.address}{API}"
 
     # scripting and inspection
 

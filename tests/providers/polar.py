@@ -16,14 +16,13 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import attrs
 
-from providers.server import LoopbackServer
+from providers.server import FakeServer, LoopbackServer
 
 FAKE_ACCESS_TOKEN: Final = "polar_oat_fake0access0token0for0tests"
 CHECKOUTS_PATH: Final = "/v1/checkouts/"
@@ -136,7 +135,7 @@ class RecordedRequest:
 # --- the server -----------------------------------------------------------------------------
 
 
-class FakePolar:
+class FakePolar(FakeServer):
     """Polar's checkout API served by uvicorn in a background thread on 127.0.0.1:<port 0>.
 
     Use `with FakePolar.running() as polar:` (one per session is enough: `reset()` between
@@ -157,31 +156,10 @@ class FakePolar:
         self._checkouts: dict[str, dict[str, Any]] = {}
         self._loopback = LoopbackServer(self._app, name="fake-polar", log_level="critical")
 
-    @classmethod
-    @contextmanager
-    def running(cls, **options: Any) -> Iterator[FakePolar]:
-        fake = cls(**options)
-        fake.start()
-        try:
-            yield fake
-        finally:
-            fake.stop()
-
-    # lifecycle
-
-    def start(self) -> None:
-        self._loopback.start()
-
-    def stop(self) -> None:
-        """Shut down and free the port (idempotent); later connections are refused."""
-        self._loopback.stop()
-
     @property
     def base_url(self) -> str:
         """The API root, as in `PolarSettings.api_url` (paths start with `/v1`)."""
-        if self._loopback.port is None:
-            raise RuntimeError("the fake Polar is not started")
-        return f"http://127.0.0.1:{self._loopback.port}"
+        return f"http://{self.address}"
 
     # scripting and inspection
 

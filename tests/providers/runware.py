@@ -31,14 +31,14 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 import attrs
 from PIL import Image
 
 from mynth_core.images.registry import DEFAULT_IMAGE_MODELS, ULTRA_SIZES
-from providers.server import LoopbackServer
+from providers.server import FakeServer, LoopbackServer
 
 FAKE_API_KEY: Final = "rw-fake-api-key-for-tests-0000000000"
 API: Final = "/v1"
@@ -271,7 +271,7 @@ class _Image:
 # --- the server -------------------------------------------------------------------------------
 
 
-class FakeRunware:
+class FakeRunware(FakeServer):
     """Runware's REST API served by uvicorn in a thread on 127.0.0.1:<port 0>.
 
     Use `with FakeRunware.running() as fake:` (or `start()`/`stop()`) and point a client at
@@ -290,29 +290,10 @@ class FakeRunware:
         self._seeds = itertools.count(1894412033)
         self._loopback = LoopbackServer(self._app, name="fake-runware", log_level="critical")
 
-    @classmethod
-    @contextlib.contextmanager
-    def running(cls, **options: Any) -> Iterator[FakeRunware]:
-        fake = cls(**options)
-        fake.start()
-        try:
-            yield fake
-        finally:
-            fake.stop()
-
-    def start(self) -> None:
-        self._loopback.start()
-
-    def stop(self) -> None:
-        """Shut down and free the port (idempotent); later connections are refused."""
-        self._loopback.stop()
-
     @property
     def download_host(self) -> str:
         """`127.0.0.1:<port>`, for the generator's `download_hosts`."""
-        if self._loopback.port is None:
-            raise RuntimeError("the fake Runware is not started")
-        return f"127.0.0.1:{self._loopback.port}"
+        return self.address
 
     @property
     def base_url(self) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Self
 
 import uvicorn
 
@@ -65,3 +67,38 @@ class LoopbackServer:
         if self._socket is not None:
             self._socket.close()
         self._server = self._thread = None
+
+
+class FakeServer:
+    """Base of the fake providers: their loopback server's lifecycle and address.
+
+    A subclass builds `self._loopback = LoopbackServer(...)` in its `__init__`.
+    """
+
+    _loopback: LoopbackServer
+
+    @classmethod
+    @contextmanager
+    def running(cls, **options: Any) -> Iterator[Self]:
+        """A started fake, stopped when the block ends."""
+        fake = cls(**options)
+        fake.start()
+        try:
+            yield fake
+        finally:
+            fake.stop()
+
+    def start(self) -> None:
+        self._loopback.start()
+
+    def stop(self) -> None:
+        """Shut down and free the port (idempotent); later connections are refused."""
+        self._loopback.stop()
+
+    @property
+    def address(self) -> str:
+        """`127.0.0.1:<port>` while started."""
+        if self._loopback.port is None:
+            msg = f"{self._loopback.name} is not started"
+            raise RuntimeError(msg)
+        return f"127.0.0.1:{self._loopback.port}"
