@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 
 import attrs
 
-from providers.server import FakeServer, LoopbackServer
+from providers.server import FakeServer, LoopbackServer, RecordedRequest, record_request
 
 FAKE_API_KEY: Final = "sk-or-v1-fake0api0key0for0tests"
 API: Final = "/api/v1"
@@ -214,23 +214,6 @@ def http_date(at: datetime) -> str:
 # --- records ----------------------------------------------------------------------------------
 
 
-@attrs.frozen
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    at: float  # time.monotonic() on arrival
-    peer: str = ""  # the client's `host:port`: equal for requests on one kept-alive connection
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k == name.lower()), None)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
 @attrs.define
 class Served:
     """One chat response as it went out; times are `time.monotonic()` (None: never happened)."""
@@ -324,7 +307,7 @@ class FakeOpenRouter(FakeServer):
     async def _app(self, scope: Scope, receive: Receive, send: Send) -> object:
         if scope["type"] != "http":
             return None
-        request = await _record(scope, receive)
+        request = await record_request(scope, receive, RecordedRequest)
         with self._lock:
             self._requests.append(request)
         gone = asyncio.Event()
@@ -610,24 +593,6 @@ class _SseWriter:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-async def _record(scope: Scope, receive: Receive) -> RecordedRequest:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return RecordedRequest(
-        scope["method"],
-        scope["path"],
-        scope["query_string"].decode("latin-1"),
-        tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
-        b"".join(chunks),
-        time.monotonic(),
-        ":".join(map(str, scope.get("client") or ())),
-    )
 
 
 async def _watch(receive: Receive, gone: asyncio.Event) -> None:

@@ -28,7 +28,6 @@ import io
 import itertools
 import json
 import threading
-import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -38,7 +37,7 @@ import attrs
 from PIL import Image
 
 from mynth_core.images.registry import DEFAULT_IMAGE_MODELS, ULTRA_SIZES
-from providers.server import FakeServer, LoopbackServer
+from providers.server import FakeServer, LoopbackServer, RecordedRequest, record_request
 
 FAKE_API_KEY: Final = "rw-fake-api-key-for-tests-0000000000"
 API: Final = "/v1"
@@ -234,20 +233,8 @@ def image_redirect(location: str) -> ImageReply:
 
 
 @attrs.frozen
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    at: float  # time.monotonic() on arrival
-    peer: str = ""
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k == name.lower()), None)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+class RunwareRequest(RecordedRequest):
+    """A request to the fake Runware, with its tasks read out."""
 
     @property
     def tasks(self) -> list[dict[str, Any]]:
@@ -283,7 +270,7 @@ class FakeRunware(FakeServer):
         self._lock = threading.Lock()
         self._script: deque[Reply] = deque()
         self._image_script: deque[ImageReply] = deque()
-        self._requests: list[RecordedRequest] = []
+        self._requests: list[RunwareRequest] = []
         self._inferences: Counter[str] = Counter()
         self._images: dict[str, _Image] = {}
         self._pictures: dict[tuple[int, int, str], bytes] = {}
@@ -326,16 +313,16 @@ class FakeRunware(FakeServer):
             self._image_script.extend(replies)
 
     @property
-    def requests(self) -> tuple[RecordedRequest, ...]:
+    def requests(self) -> tuple[RunwareRequest, ...]:
         with self._lock:
             return tuple(self._requests)
 
     @property
-    def inference_requests(self) -> tuple[RecordedRequest, ...]:
+    def inference_requests(self) -> tuple[RunwareRequest, ...]:
         return tuple(r for r in self.requests if r.method == "POST")
 
     @property
-    def image_requests(self) -> tuple[RecordedRequest, ...]:
+    def image_requests(self) -> tuple[RunwareRequest, ...]:
         return tuple(r for r in self.requests if r.path.startswith(IMAGE_PREFIX))
 
     @property
@@ -349,7 +336,7 @@ class FakeRunware(FakeServer):
     async def _app(self, scope: Scope, receive: Receive, send: Send) -> object:
         if scope["type"] != "http":
             return None
-        request = await _record(scope, receive)
+        request = await record_request(scope, receive, RunwareRequest)
         with self._lock:
             self._requests.append(request)
         if request.method == "POST" and request.path.rstrip("/") == API:
@@ -359,7 +346,7 @@ class FakeRunware(FakeServer):
         await _respond(send, 404, _errors_body([_error("notFound", "No such route.")]))
         return None
 
-    async def _inference(self, request: RecordedRequest, send: Send) -> object:
+    async def _inference(self, request: RunwareRequest, send: Send) -> object:
         with self._lock:
             reply = self._script.popleft() if self._script else Reply()
         tasks = _tasks(request)
@@ -390,7 +377,7 @@ class FakeRunware(FakeServer):
         await _respond(send, reply.status, body, reply.content_type, reply.headers)
 
     def _answer(
-        self, request: RecordedRequest, tasks: list[Any] | None, reply: Reply
+        self, request: RunwareRequest, tasks: list[Any] | None, reply: Reply
     ) -> tuple[int, dict[str, Any]]:
         if tasks is None:
             error = _error("invalidPayload", "The request body must be a JSON array of tasks.")
@@ -450,7 +437,7 @@ class FakeRunware(FakeServer):
             entries.append(entry)
         return entries
 
-    def _authenticated(self, request: RecordedRequest, tasks: list[Any]) -> bool:
+    def _authenticated(self, request: RunwareRequest, tasks: list[Any]) -> bool:
         authorization = request.header("authorization") or ""
         if hmac.compare_digest(authorization.encode(), f"Bearer {self.api_key}".encode()):
             return True
@@ -460,7 +447,7 @@ class FakeRunware(FakeServer):
             return isinstance(key, str) and hmac.compare_digest(key.encode(), self.api_key.encode())
         return False
 
-    async def _image(self, request: RecordedRequest, send: Send) -> object:
+    async def _image(self, request: RunwareRequest, send: Send) -> object:
         with self._lock:
             reply = self._image_script.popleft() if self._image_script else ImageReply()
         image_uuid = request.path.removeprefix(IMAGE_PREFIX).rsplit(".", 1)[0]
@@ -525,7 +512,7 @@ def _is_auth(task: object) -> bool:
     return isinstance(task, dict) and task.get("taskType") == "authentication"
 
 
-def _tasks(request: RecordedRequest) -> list[Any] | None:
+def _tasks(request: RunwareRequest) -> list[Any] | None:
     """The request's task array, or None when the body is no JSON array."""
     try:
         body = request.json()
@@ -627,24 +614,6 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-async def _record(scope: Scope, receive: Receive) -> RecordedRequest:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return RecordedRequest(
-        scope["method"],
-        scope["path"],
-        scope["query_string"].decode("latin-1"),
-        tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
-        b"".join(chunks),
-        time.monotonic(),
-        ":".join(map(str, scope.get("client") or ())),
-    )
 
 
 async def _respond(

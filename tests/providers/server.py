@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
+import attrs
 import uvicorn
 
 
@@ -102,3 +104,44 @@ class FakeServer:
             msg = f"{self._loopback.name} is not started"
             raise RuntimeError(msg)
         return f"127.0.0.1:{self._loopback.port}"
+
+
+@attrs.frozen
+class RecordedRequest:
+    """One request a fake received, as it arrived."""
+
+    method: str
+    path: str
+    query: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    at: float  # time.monotonic() on arrival
+    peer: str = ""  # the client's `host:port`: equal for requests on one kept-alive connection
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name.lower()), None)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+R = TypeVar("R", bound=RecordedRequest)
+
+
+async def record_request(scope: Any, receive: Any, kind: type[R]) -> R:
+    """Read the whole body of an ASGI request and record it as `kind`."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return kind(
+        scope["method"],
+        scope["path"],
+        scope["query_string"].decode("latin-1"),
+        tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]),
+        b"".join(chunks),
+        time.monotonic(),
+        ":".join(map(str, scope.get("client") or ())),
+    )
