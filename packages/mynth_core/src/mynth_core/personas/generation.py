@@ -32,8 +32,6 @@ from mynth_core.generation.runs import (
 )
 from mynth_core.identity import Principal
 from mynth_core.ids import PERSONA, VERSION, IdFactory, PersonaId, UserId, VersionId
-from mynth_core.ledger.holds import charged_amount, hold_charge
-from mynth_core.ledger.model import Reference
 from mynth_core.ledger.services import Charged, ChargeGuard
 from mynth_core.personas.fields import (
     NOTE_LIMIT,
@@ -55,11 +53,11 @@ from mynth_core.personas.prompts import (
 )
 from mynth_core.personas.services import record
 from mynth_core.personas.writer import (
-    VERSION_REFERENCE,
     Writer,
+    charge_for_version,
     charge_key,
     check_prompt,
-    replayed_version,
+    replayed,
     store_version,
 )
 from mynth_core.pricing import Operation, PriceTable
@@ -157,27 +155,22 @@ class GeneratePersona:
         async with self.uow(read_only=True) as uow:
             if request.persona_id is not None:
                 await uow.personas.get(request.persona_id, owner=user)
-            if idempotency_key is not None and (replay := await replayed_version(uow, key)):
-                persona = await uow.personas.get(replay.persona_id, owner=user)
-                return Generation.of(
-                    GeneratedPersonaResult(persona=persona, version=replay), replayed=True
-                )
+            replay = await replayed(uow, key) if idempotency_key is not None else None
+            if replay is not None and replay.version is not None:
+                persona = await uow.personas.get(replay.version.persona_id, owner=user)
+                result = GeneratedPersonaResult(persona=persona, version=replay.version)
+                return Generation.of(result, replayed=True)
         version_id = VersionId(self.ids.new(VERSION))
         persona_id = request.persona_id or PersonaId(self.ids.new(PERSONA))
-        stack, held = await hold_charge(
+        stack, _, trace = await charge_for_version(
             self.guard,
+            self.prices,
             user=user,
             operation=operation,
-            cost=self.prices.cost_of(operation),
             key=key,
-            reference=Reference(VERSION_REFERENCE, version_id),
-        )
-        trace = Trace(
-            operation=operation,
-            models=models,
             persona_id=persona_id,
             version_id=version_id,
-            tokens_charged=charged_amount(held),
+            models=models,
         )
         body = self._stored(
             who=who,
@@ -283,26 +276,20 @@ class EnhancePersona:
         key = charge_key(operation, user, idempotency_key, self.ids)
         async with self.uow(read_only=True) as uow:
             persona = await uow.personas.get(persona_id, owner=user)
-            if idempotency_key is not None:
-                replay = await replayed_version(uow, key)
-                if replay is not None or await uow.ledger.find(key) is not None:
-                    return Generation.of(EnhanceResult(version=replay), replayed=True)
+            replay = await replayed(uow, key) if idempotency_key is not None else None
+            if replay is not None:
+                return Generation.of(EnhanceResult(version=replay.version), replayed=True)
         version_id = VersionId(self.ids.new(VERSION))
         models = self.writer.models.enhance
-        stack, held = await hold_charge(
+        stack, held, trace = await charge_for_version(
             self.guard,
+            self.prices,
             user=user,
             operation=operation,
-            cost=self.prices.cost_of(operation),
             key=key,
-            reference=Reference(VERSION_REFERENCE, version_id),
-        )
-        trace = Trace(
-            operation=operation,
-            models=models,
             persona_id=persona_id,
             version_id=version_id,
-            tokens_charged=charged_amount(held),
+            models=models,
         )
         spec = PersonaEnhancePrompt(
             current=persona.current_version.data, title=persona.title, instruction=prompt

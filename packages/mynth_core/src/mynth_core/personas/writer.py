@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from contextlib import AsyncExitStack
 from typing import Final, TypeVar
 
 import attrs
@@ -22,17 +23,20 @@ from mynth_core.generation.ports import (
 )
 from mynth_core.generation.runs import (
     GenerationLog,
+    Trace,
     WeightedModels,
 )
 from mynth_core.identity import Principal
 from mynth_core.ids import IdFactory, PersonaId, UserId, VersionId
-from mynth_core.ledger.model import refund_key
+from mynth_core.ledger.holds import charged_amount, hold_charge
+from mynth_core.ledger.model import Reference, refund_key
+from mynth_core.ledger.services import Charged, ChargeGuard
 from mynth_core.personas.fields import (
     check_text,
 )
 from mynth_core.personas.model import PersonaVersion, VersionDraft
 from mynth_core.personas.services import record
-from mynth_core.pricing import Operation
+from mynth_core.pricing import Operation, PriceTable
 from mynth_core.uow import UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
@@ -115,8 +119,18 @@ def charge_key(
     return f"{operation}:{user}:{idempotency_key}"
 
 
-async def replayed_version(uow: UnitOfWork, key: str) -> PersonaVersion | None:
-    """The version a charge stored under `key` paid for, or None if no charge used `key`.
+@attrs.frozen
+class Replay:
+    """The first request under an `Idempotency-Key` and the version it paid for.
+
+    `version` is None when that request changed nothing (its charge was refunded as empty).
+    """
+
+    version: PersonaVersion | None
+
+
+async def replayed(uow: UnitOfWork, key: str) -> Replay | None:
+    """What the first charge under `key` produced, or None if no charge used `key`.
 
     Raises:
         GenerationInProgressError: the first request under the key is still running.
@@ -128,14 +142,52 @@ async def replayed_version(uow: UnitOfWork, key: str) -> PersonaVersion | None:
     if spend.reference is not None and spend.reference.type == VERSION_REFERENCE:
         version = await uow.personas.find_version(VersionId(spend.reference.id))
         if version is not None:
-            return version
+            return Replay(version)
     refund = await uow.ledger.find(refund_key(spend.id))
     if refund is None:
         raise GenerationInProgressError(detail="a request with this Idempotency-Key is running")
     if refund.reason == "empty":
-        return None
+        return Replay(None)
     msg = "the first request with this Idempotency-Key failed and was refunded; use a new key"
     raise ProviderError(msg)
+
+
+async def charge_for_version(  # noqa: PLR0913 - one charge's facts
+    guard: ChargeGuard,
+    prices: PriceTable,
+    *,
+    user: UserId,
+    operation: Operation,
+    key: str,
+    persona_id: PersonaId,
+    version_id: VersionId,
+    models: tuple[str, ...],
+) -> tuple[AsyncExitStack, Charged, Trace]:
+    """Charge `operation` for a version still to be written, and start the trace.
+
+    The charge is held open in the returned stack until the generation closes it (refunded
+    on failure, or when `Charged.empty()` was called).
+
+    Raises:
+        InsufficientTokensError: nothing was charged.
+        GenerationInProgressError: a concurrent request holds the same key.
+    """
+    stack, held = await hold_charge(
+        guard,
+        user=user,
+        operation=operation,
+        cost=prices.cost_of(operation),
+        key=key,
+        reference=Reference(VERSION_REFERENCE, version_id),
+    )
+    trace = Trace(
+        operation=operation,
+        models=models,
+        persona_id=persona_id,
+        version_id=version_id,
+        tokens_charged=charged_amount(held),
+    )
+    return stack, held, trace
 
 
 async def store_version(  # noqa: PLR0913 - the ports and the facts of one version
