@@ -59,6 +59,7 @@ OUTPUT_FORMATS: Final[Mapping[str, tuple[str, str]]] = {
     "JPG": ("JPEG", "image/jpeg"),
     "JPEG": ("JPEG", "image/jpeg"),
 }
+DEFAULT_QUALITY: Final = 95  # `outputQuality` when a task leaves it out
 OVERSIZED: Final = 21 * 1024 * 1024  # past mynth's 20 MiB download cap
 
 Scope = Mapping[str, Any]
@@ -253,6 +254,7 @@ class _Image:
     width: int
     height: int
     format: str  # an OUTPUT_FORMATS key
+    quality: int  # the task's `outputQuality` (JPG and WEBP)
 
 
 # --- the server -------------------------------------------------------------------------------
@@ -273,7 +275,7 @@ class FakeRunware(FakeServer):
         self._requests: list[RunwareRequest] = []
         self._inferences: Counter[str] = Counter()
         self._images: dict[str, _Image] = {}
-        self._pictures: dict[tuple[int, int, str], bytes] = {}
+        self._pictures: dict[_Image, bytes] = {}
         self._seeds = itertools.count(1894412033)
         self._loopback = LoopbackServer(self._app, name="fake-runware", log_level="critical")
 
@@ -410,7 +412,12 @@ class FakeRunware(FakeServer):
         output_format = str(task.get("outputFormat", "JPG")).upper()
         for _ in range(int(task.get("numberResults", 1))):
             image_uuid = str(uuid.uuid4())
-            image = _Image(int(task["width"]), int(task["height"]), output_format)
+            image = _Image(
+                int(task["width"]),
+                int(task["height"]),
+                output_format,
+                int(task.get("outputQuality", DEFAULT_QUALITY)),
+            )
             with self._lock:
                 self._images[image_uuid] = image
             entry: dict[str, Any] = {
@@ -480,19 +487,25 @@ class FakeRunware(FakeServer):
         return None
 
     def _picture(self, image: _Image) -> bytes:
-        """The image's bytes: a flat colour at its size, made once per size and format."""
-        key = (image.width, image.height, image.format)
+        """The image's bytes: a flat colour at its size, made once per size, format and quality.
+
+        Pillow writes a lossy WebP in the simple format (one `VP8 ` chunk), as Runware does.
+        """
         with self._lock:
-            found = self._pictures.get(key)
+            found = self._pictures.get(image)
         if found is None:
             pillow_format = OUTPUT_FORMATS.get(image.format, OUTPUT_FORMATS["JPG"])[0]
             buffer = io.BytesIO()
             picture = Image.new("RGB", (image.width, image.height), (70, 110, 160))
-            options = {"quality": 50, "method": 0} if pillow_format == "WEBP" else {}
+            options: dict[str, int] = {}
+            if pillow_format in {"WEBP", "JPEG"}:
+                options["quality"] = image.quality
+            if pillow_format == "WEBP":
+                options["method"] = 0
             picture.save(buffer, pillow_format, **options)
             found = buffer.getvalue()
             with self._lock:
-                self._pictures[key] = found
+                self._pictures[image] = found
         return found
 
     async def _pause(self, seconds: float) -> None:
@@ -592,6 +605,9 @@ def _validate(task: Mapping[str, Any]) -> list[dict[str, Any]]:  # noqa: C901, P
         bad("invalidOutputType", "outputType", "outputType must be URL, base64Data or dataURI.")
     if str(task.get("outputFormat", "JPG")).upper() not in OUTPUT_FORMATS:
         bad("invalidOutputFormat", "outputFormat", "outputFormat must be JPG, PNG or WEBP.")
+    quality = task.get("outputQuality", DEFAULT_QUALITY)
+    if not _int(quality) or not 20 <= quality <= 99:
+        bad("invalidOutputQuality", "outputQuality", "outputQuality must be 20-99.")
     return [
         {
             "code": code,

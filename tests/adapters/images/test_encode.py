@@ -71,6 +71,63 @@ async def test_a_landscape_image_is_cropped_at_the_sides(open_image):
     assert close_to(thumbnail.getpixel((120, 234)), BLUE)
 
 
+def webp(picture: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, "WEBP", quality=80, **options)
+    return buffer.getvalue()
+
+
+def test_a_plain_lossy_webp_of_the_expected_size_is_kept_byte_for_byte(open_image):
+    delivered = halves((300, 600), "WEBP")
+
+    encoded = encode_now(delivered, expect=(300, 600))
+
+    assert encoded.webp == delivered
+    assert (encoded.width, encoded.height) == (300, 600)
+    assert open_image(encoded.thumbnail).size == (240, 240)
+
+
+@pytest.mark.parametrize(
+    "delivered",
+    [
+        pytest.param(webp(Image.new("RGB", (64, 64), RED), exif=b"Exif\x00\x00MM"), id="exif"),
+        pytest.param(webp(Image.new("RGBA", (64, 64), (0, 0, 0, 0))), id="alpha"),
+        pytest.param(webp(Image.new("RGB", (64, 64), RED), lossless=True), id="lossless"),
+        pytest.param(webp(Image.new("RGB", (64, 64), RED)) + b"<script>", id="trailing-bytes"),
+    ],
+)
+def test_any_other_webp_is_re_encoded(delivered, monkeypatch, open_image):
+    re_encoded = []
+    real = encode_module.encode_picture
+    monkeypatch.setattr(
+        encode_module, "encode_picture", lambda image: re_encoded.append(image) or real(image)
+    )
+
+    encoded = encode_now(delivered)
+
+    assert len(re_encoded) == 1
+    riff_size = int.from_bytes(encoded.webp[4:8], "little")
+    assert riff_size + 8 == len(encoded.webp)  # nothing trails the container
+    assert encoded.webp[8:15] == b"WEBPVP8"  # plain lossy, or extended for the alpha channel
+    assert open_image(encoded.webp).size == (64, 64)
+
+
+@pytest.mark.parametrize(
+    ("data", "plain"),
+    [
+        (webp(Image.new("RGB", (33, 17), BLUE)), True),  # odd sizes: a padded chunk
+        (webp(Image.new("RGB", (64, 64), RED), lossless=True), False),
+        (b"RIFF\x04\x00\x00\x00WEBPVP8 ", False),
+        (b"", False),
+    ],
+)
+def test_only_one_vp8_chunk_filling_the_riff_container_is_plain_lossy(data, plain):
+    assert encode_module.is_plain_lossy_webp(data) is plain
+    if plain:  # a byte more or less breaks the container's sizes
+        assert not encode_module.is_plain_lossy_webp(data + b"\x00\x00")
+        assert not encode_module.is_plain_lossy_webp(data[:-2])
+
+
 @pytest.mark.parametrize("image_format", ["PNG", "JPEG", "WEBP"])
 def test_webp_png_and_jpeg_are_accepted(image_format, open_image):
     encoded = encode_now(halves((64, 64), image_format))

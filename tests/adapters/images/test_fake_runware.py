@@ -82,6 +82,8 @@ async def test_a_body_that_is_not_an_array_is_a_400(raw, runware, body):
         ({"steps": 101}, "invalidSteps", "steps"),
         ({"numberResults": 0}, "invalidNumberResults", "numberResults"),
         ({"numberResults": 21}, "invalidNumberResults", "numberResults"),
+        ({"outputQuality": 19}, "invalidOutputQuality", "outputQuality"),
+        ({"outputQuality": 100}, "invalidOutputQuality", "outputQuality"),
         ({"taskUUID": "not-a-uuid"}, "invalidTaskUUID", "taskUUID"),
         ({"model": "bfl:1@1", "steps": 28}, "unsupportedParameter", "steps"),
         (
@@ -135,6 +137,20 @@ async def test_one_data_entry_per_image_each_served_at_its_url(raw, runware):
         image = await raw.get(entry["imageURL"])
         assert image.headers["content-type"] == "image/webp"
         assert Image.open(io.BytesIO(image.content)).size == (512, 512)
+
+
+async def test_a_webp_is_served_in_the_simple_lossy_format_at_the_asked_quality(raw, runware):
+    low, high = task(outputQuality=20), task(outputQuality=99)
+
+    sizes = []
+    for sent in (low, high):
+        response = await raw.post("", json=[sent], headers=bearer(runware))
+        (entry,) = response.json()["data"]
+        image = (await raw.get(entry["imageURL"])).content
+        assert image[8:16] == b"WEBPVP8 "
+        sizes.append(len(image))
+
+    assert sizes[0] < sizes[1]
 
 
 async def test_cost_only_with_include_cost(raw, runware):

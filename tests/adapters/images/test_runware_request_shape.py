@@ -13,7 +13,13 @@ REGISTRY = ImageRegistry()
 SCHNELL = REGISTRY.get("black-forest-labs/flux-schnell")
 DEV = REGISTRY.get("black-forest-labs/flux-dev")
 ULTRA = REGISTRY.get("black-forest-labs/flux-1.1-pro-ultra")
-COMMON = {"numberResults": 1, "outputType": "URL", "outputFormat": "WEBP", "includeCost": True}
+COMMON = {
+    "numberResults": 1,
+    "outputType": "URL",
+    "outputFormat": "WEBP",
+    "outputQuality": 80,  # the quality mynth stores (PRODUCT §7.5), so it is kept as is
+    "includeCost": True,
+}
 
 MODELS = [
     # (unified id, AIR, width, height, steps, CFGScale)

@@ -4,6 +4,12 @@ Downloaded bytes are opened defensively (PROVIDERS §2.8): only WebP, PNG and JP
 decoded, the size is bounded before any pixel is decoded, `verify()` runs on a first handle
 and the image is decoded from a fresh one. Anything Pillow cannot read becomes an
 `ImageDownloadError`. The thumbnail is a cover crop anchored at the top, so faces survive.
+
+A download that already is what we store is kept byte for byte (ADR 10): a plain lossy
+WebP (one `VP8 ` chunk and nothing else: no alpha, animation, ICC profile, EXIF or XMP, no
+trailing bytes) that decodes at the expected size. Runware is asked for exactly that
+(`outputFormat: WEBP`, `outputQuality: 80`); re-encoding it would only lose quality and
+cost ~10-150 ms of CPU per image. Everything else (PNG, JPEG, extended WebP) is re-encoded.
 Pillow's work is CPU-bound: `encode` runs it in a worker thread, off the event loop.
 """
 
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import struct
 from typing import Final, NamedTuple
 
 from PIL import Image, ImageOps
@@ -24,6 +31,8 @@ TOP_CENTRE: Final = (0.5, 0.0)  # cover crop anchored at the top (faces are near
 ACCEPTED_FORMATS: Final = ("WEBP", "PNG", "JPEG")
 MAX_SIDE: Final = 4096  # the largest provider size is 3136 (PROVIDERS §2.5)
 MAX_PIXELS: Final = 16 * 1024 * 1024  # well below Pillow's own bomb limit (~89 M)
+# "RIFF", the RIFF size, "WEBP", the first chunk's type and size (little-endian).
+_WEBP_HEADER: Final = struct.Struct("<4sI8sI")
 
 
 class EncodedImage(NamedTuple):
@@ -48,7 +57,24 @@ async def encode(image_bytes: bytes, *, expect: tuple[int, int] | None = None) -
 def encode_now(image_bytes: bytes, *, expect: tuple[int, int] | None = None) -> EncodedImage:
     """`encode`, on the calling thread (for code already running in a worker thread)."""
     with decode(image_bytes, expect=expect) as image:
+        if image.format == "WEBP" and is_plain_lossy_webp(image_bytes):
+            return EncodedImage(image_bytes, _webp(_thumbnail(image)), image.width, image.height)
         return encode_picture(image)
+
+
+def is_plain_lossy_webp(data: bytes) -> bool:
+    """Whether `data` is a simple-format lossy WebP (RFC 9649 §2.5).
+
+    That is a RIFF container holding one `VP8 ` chunk that fills it exactly, so nothing
+    rides along with the picture.
+    """
+    if len(data) < _WEBP_HEADER.size or data[:4] != b"RIFF" or data[8:16] != b"WEBPVP8 ":
+        return False
+    riff_size: int
+    chunk_size: int
+    _, riff_size, _, chunk_size = _WEBP_HEADER.unpack_from(data)
+    padded = chunk_size + (chunk_size & 1)
+    return riff_size + 8 == len(data) and _WEBP_HEADER.size + padded == len(data)
 
 
 def decode(image_bytes: bytes, *, expect: tuple[int, int] | None = None) -> Image.Image:
@@ -75,10 +101,13 @@ def decode(image_bytes: bytes, *, expect: tuple[int, int] | None = None) -> Imag
 def encode_picture(image: Image.Image) -> EncodedImage:
     """WebP (quality 80) at the image's size and its 240x240 top-anchored thumbnail."""
     picture = image.convert("RGBA" if image.has_transparency_data else "RGB")
-    thumbnail = ImageOps.fit(
+    return EncodedImage(_webp(picture), _webp(_thumbnail(picture)), picture.width, picture.height)
+
+
+def _thumbnail(picture: Image.Image) -> Image.Image:
+    return ImageOps.fit(
         picture, THUMBNAIL_SIZE, method=Image.Resampling.LANCZOS, centering=TOP_CENTRE
     )
-    return EncodedImage(_webp(picture), _webp(thumbnail), picture.width, picture.height)
 
 
 def _check_size(size: tuple[int, int], expect: tuple[int, int] | None) -> None:

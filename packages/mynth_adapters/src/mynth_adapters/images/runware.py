@@ -32,7 +32,7 @@ from mynth_adapters.http_client import (
     provider_client,
     transport_error,
 )
-from mynth_adapters.images.encode import encode
+from mynth_adapters.images.encode import WEBP_QUALITY, encode
 from mynth_core.clock import Clock, SystemClock
 from mynth_core.errors import (
     ContentRefusedError,
@@ -145,7 +145,8 @@ def request_size(model: ImageModel, width: int, height: int) -> tuple[int, int]:
 def task_body(request: ImageRequest, width: int, height: int) -> dict[str, Any]:
     """The one `imageInference` task of a request.
 
-    `steps`/`CFGScale` go only to models that take them; one result, a WebP URL, its cost.
+    `steps`/`CFGScale` go only to models that take them; one result, a WebP URL at the
+    quality we store (so it is kept as delivered, see `encode`), its cost.
     """
     model = request.model
     task: dict[str, Any] = {
@@ -160,7 +161,13 @@ def task_body(request: ImageRequest, width: int, height: int) -> dict[str, Any]:
         task["steps"] = model.steps
     if model.cfg_scale is not None:
         task["CFGScale"] = model.cfg_scale
-    task.update(numberResults=1, outputType="URL", outputFormat="WEBP", includeCost=True)
+    task.update(
+        numberResults=1,
+        outputType="URL",
+        outputFormat="WEBP",
+        outputQuality=WEBP_QUALITY,
+        includeCost=True,
+    )
     return task
 
 
