@@ -336,7 +336,7 @@ async def test_serve_returns_with_the_error_when_the_worker_itself_breaks(uow_fa
         def __init__(self, inner: SqlJobStore) -> None:
             self.inner = inner
 
-        def subscribe(self, _listener: object) -> object:
+        def wakeups(self, _listener: object) -> object:
             raise RuntimeError("a bug in the worker")
 
         def __getattr__(self, name: str) -> object:

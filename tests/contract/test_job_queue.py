@@ -99,22 +99,60 @@ async def test_a_rolled_back_enqueue_leaves_no_job(uow_factory, store) -> None:
     assert await store.find(JobId("job_0002")) is None
 
 
-async def test_only_a_commit_that_enqueued_wakes_the_listeners(uow_factory, store, clock) -> None:
-    woken: list[str] = []
-    unsubscribe = store.subscribe(lambda: woken.append("woken"))
+class Wakes:
+    """A listener that counts its calls; `reached(n)` waits until there were `n`."""
 
-    async with uow_factory() as uow:
-        await uow.jobs.enqueue(a_job(1))
-    assert woken == []  # rolled back
-    async with uow_factory() as uow:
-        await uow.commit()
-    assert woken == []  # nothing enqueued
-    await enqueue(uow_factory, clock, a_job(2))
-    assert woken == ["woken"]
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = asyncio.Event()
 
-    unsubscribe()
+    def __call__(self) -> None:
+        self.count += 1
+        self._changed.set()
+
+    async def reached(self, count: int, *, within: float = 2.0) -> None:
+        async with asyncio.timeout(within):
+            while self.count < count:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+async def test_only_a_commit_that_enqueued_wakes_the_listeners(
+    engine, uow_factory, store, clock
+) -> None:
+    wakes = Wakes()
+    # On Postgres the listener also wakes once it listens (jobs may be waiting), and each
+    # enqueue of this process wakes it twice: at its commit and by its NOTIFY.
+    postgres = engine.dialect.name == "postgresql"
+    async with store.wakeups(wakes):
+        await wakes.reached(1 if postgres else 0)
+        async with uow_factory() as uow:
+            await uow.jobs.enqueue(a_job(1))
+        async with uow_factory() as uow:
+            await uow.commit()
+        await asyncio.sleep(0.1)  # what a notification would take
+        assert wakes.count == (1 if postgres else 0)  # rolled back, then nothing enqueued
+
+        await enqueue(uow_factory, clock, a_job(2))
+        await wakes.reached(3 if postgres else 1)
+
     await enqueue(uow_factory, clock, a_job(3))
-    assert woken == ["woken"]
+    await asyncio.sleep(0.1)
+    assert wakes.count == (3 if postgres else 1)
+
+
+@pytest.mark.postgres
+async def test_on_postgres_an_enqueue_in_another_process_wakes_the_listeners(
+    postgres_engine, clock
+) -> None:
+    listening = SqlUnitOfWorkFactory(postgres_engine, clock=clock).job_store()
+    elsewhere = SqlUnitOfWorkFactory(postgres_engine, clock=clock)  # shares no signal
+    wakes = Wakes()
+
+    async with listening.wakeups(wakes):
+        await wakes.reached(1)  # listening now
+        await enqueue(elsewhere, clock, a_job(1))
+        await wakes.reached(2)
 
 
 async def test_claims_take_the_oldest_due_job_first_and_skip_future_ones(

@@ -29,12 +29,13 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final, Protocol, TypedDict, Unpack
 
 import attrs
 
+from mynth_adapters.sql.engine import background_first
 from mynth_adapters.sql.jobs import ClaimedJob
 from mynth_adapters.sql.uow import SqlUnitOfWorkFactory
 from mynth_core.clock import Clock, SystemClock
@@ -71,7 +72,7 @@ class JobStore(Protocol):
     Settling calls return False when the job is no longer this worker's (lease lost).
     """
 
-    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]: ...
+    def wakeups(self, listener: Callable[[], None]) -> AbstractAsyncContextManager[None]: ...
 
     async def claim(
         self, worker_id: str, *, now: datetime, lease: timedelta
@@ -125,8 +126,8 @@ class JobWorker:
 
     `run_forever()` until cancelled or `stop()`; `running(grace=...)` and `serve(stop, ...)`
     wrap it for a lifespan and a CLI; `run_until_idle()` drains what is due (tests, tools).
-    `notify()` wakes an idle worker at once (a job was just enqueued in this process); the
-    worker subscribes it to its store while it runs.
+    `notify()` wakes an idle worker at once (a job was just enqueued); the worker hands it
+    to its store's `wakeups` while it runs.
     """
 
     store: JobStore
@@ -166,12 +167,13 @@ class JobWorker:
 
     async def run_forever(self) -> None:
         """Claim and run jobs until `stop()` (graceful) or cancellation (abandons leases)."""
-        unsubscribe = self.store.subscribe(self.notify)
-        _log.info("job worker %s started (concurrency %d)", self.worker_id, self.concurrency)
         try:
-            await self._drive(until_idle=False)
+            async with self.store.wakeups(self.notify):
+                _log.info(
+                    "job worker %s started (concurrency %d)", self.worker_id, self.concurrency
+                )
+                await self._drive(until_idle=False)
         finally:
-            unsubscribe()
             self._stopping.clear()
             _log.info("job worker %s stopped", self.worker_id)
 
@@ -240,6 +242,10 @@ class JobWorker:
             raise outcome
 
     async def _drive(self, *, until_idle: bool) -> int:
+        with background_first():  # on SQLite, jobs in flight finish before new requests
+            return await self._claim_and_run(until_idle=until_idle)
+
+    async def _claim_and_run(self, *, until_idle: bool) -> int:
         slots = asyncio.Semaphore(self.concurrency)
         claimed = 0
         try:

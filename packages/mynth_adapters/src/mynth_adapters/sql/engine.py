@@ -1,19 +1,32 @@
-"""The async engine: SQLite (WAL, busy timeout, `BEGIN IMMEDIATE`) or pooled Postgres."""
+"""The async engine: SQLite (WAL, busy timeout, `BEGIN IMMEDIATE`) or pooled Postgres.
+
+`transaction(engine)` opens every unit of work's connection and transaction. On SQLite the
+write transactions of one process take turns in the order they asked (`WriteTurns`; the
+job worker's first) before they `BEGIN IMMEDIATE`: SQLite's own busy handler makes a
+waiting writer sleep and poll (1, 2, 5, 10 ... 100 ms), so under a burst of writes a
+waiter can sleep long after the lock came free, or lose it again and again to newcomers.
+Writers of other processes on the same file still queue on the busy timeout.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import weakref
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Connection, event, make_url
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from mynth_adapters.settings import DatabaseSettings
+from mynth_adapters.sql.errors import translate_db_errors
 
 SQLITE_BUSY_TIMEOUT_MS: Final = 5_000
 WAL_SWITCH_ATTEMPTS: Final = 50
@@ -25,6 +38,138 @@ POSTGRES_POOL: Final = {
     "pool_recycle": 1_800,
     "pool_pre_ping": True,
 }
+
+
+class WriteTurns:
+    """Turns for one SQLite engine's write transactions, first come, first served.
+
+    Background work (`background_first()`: the job worker) goes before requests: finishing
+    work already under way keeps a burst of requests from stalling the jobs in flight, and
+    cannot starve requests, since the worker runs a bounded number of jobs. One queue per
+    event loop (an engine may be used from several loops, e.g. in tests). A task that
+    already holds a turn (a write unit of work opened inside another) does not wait for a
+    second one, and a turn not granted within the busy timeout is skipped: in both cases
+    SQLite's own locking decides, as it would without turns.
+    """
+
+    def __init__(self) -> None:
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _TurnQueue] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        me = asyncio.current_task()
+        if me is not None and _HOLDER.get() is me:
+            yield
+            return
+        queue = self._queues.setdefault(asyncio.get_running_loop(), _TurnQueue())
+        try:
+            async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+                await queue.acquire(first=_BACKGROUND.get())
+        except TimeoutError:
+            yield  # let SQLite's busy timeout decide
+            return
+        token = _HOLDER.set(me)
+        try:
+            yield
+        finally:
+            _HOLDER.reset(token)
+            queue.release()
+
+
+class _TurnQueue:
+    """A lock whose waiters are served in order, those asking `first` before the others."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
+            deque(),
+            deque(),
+        )
+
+    async def acquire(self, *, first: bool) -> None:
+        if not self._held and not any(self._waiting):
+            self._held = True
+            return
+        granted = asyncio.get_running_loop().create_future()
+        self._waiting[0 if first else 1].append(granted)
+        try:
+            await granted
+        except BaseException:
+            if granted.done() and not granted.cancelled():
+                self.release()  # granted just as the waiter gave up: pass it on
+            else:
+                with suppress(ValueError):  # `release` may have dropped it already
+                    self._waiting[0 if first else 1].remove(granted)
+            raise
+
+    def release(self) -> None:
+        for waiting in self._waiting:
+            while waiting:
+                granted = waiting.popleft()
+                if not granted.done():
+                    granted.set_result(None)  # the turn passes on: still held
+                    return
+        self._held = False
+
+
+# The task holding a turn (tasks it starts inherit the variable, but are other tasks).
+_HOLDER: contextvars.ContextVar[asyncio.Task[Any] | None] = contextvars.ContextVar(
+    "sqlite_turn_holder", default=None
+)
+_BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sqlite_background_first", default=False
+)
+
+
+@contextmanager
+def background_first() -> Iterator[None]:
+    """Within the block, SQLite write transactions go before those of requests.
+
+    The tasks started within the block inherit this (see `WriteTurns`).
+    """
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
+_WRITE_TURNS: weakref.WeakKeyDictionary[Engine, WriteTurns] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def transaction(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection of `engine` inside a transaction, closed when the block exits.
+
+    Closing rolls back whatever was not committed. On SQLite a write transaction first
+    waits for its turn; a read-only one takes no lock at all (see `_begin_immediate`).
+    """
+    turns = None if read_only else _WRITE_TURNS.get(engine.sync_engine)
+    async with _turn(turns):
+        with translate_db_errors():
+            connection = await engine.connect()
+        try:
+            with translate_db_errors():
+                if read_only:
+                    await connection.execution_options(**{READ_ONLY: True})
+                await connection.begin()
+            yield connection
+        finally:
+            with translate_db_errors():
+                await connection.close()
+
+
+@asynccontextmanager
+async def _turn(turns: WriteTurns | None) -> AsyncIterator[None]:
+    if turns is None:
+        yield
+    else:
+        async with turns.turn():
+            yield
 
 
 @asynccontextmanager
@@ -49,6 +194,7 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     engine = create_async_engine(url)
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
     event.listen(engine.sync_engine, "begin", _begin_immediate)
+    _WRITE_TURNS[engine.sync_engine] = WriteTurns()
     return engine
 
 

@@ -9,23 +9,38 @@ A claim is one conditional `UPDATE ... RETURNING` of the oldest due row: a `queu
 whose `run_after` has come, or a `running` row whose lease (`locked_until`) has expired
 (its worker died). On Postgres the row is picked with `FOR UPDATE SKIP LOCKED`, so
 concurrent claimers take different rows without waiting on each other; on SQLite the
-claim's `BEGIN IMMEDIATE` serialises claimers. Settling (`complete`, `retry`, `fail`) is
+claim's `BEGIN IMMEDIATE` serialises claimers. On Postgres an enqueue also sends a
+`NOTIFY` (delivered at commit) that workers of every process `LISTEN` for, so a job
+starts within milliseconds wherever it was enqueued; elsewhere a worker of another process
+finds it at its next poll. Settling (`complete`, `retry`, `fail`) is
 conditional on `locked_by` (and the attempt), so a worker whose lease expired cannot
 overwrite the result of the worker that reclaimed the job.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-from sqlalchemy import ColumnElement, RowMapping, and_, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    and_,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from mynth_adapters.sql.engine import READ_ONLY
+from mynth_adapters.sql.engine import transaction
 from mynth_adapters.sql.errors import translate_db_errors
 from mynth_adapters.sql.tables import jobs
 from mynth_core.clock import Clock, SystemClock
@@ -35,7 +50,10 @@ from mynth_core.images.ports import QueuedJob
 if TYPE_CHECKING:
     from mynth_core.images.ports import JobQueue
 
+_log = logging.getLogger("mynth.jobs")
 _Q = jobs.c
+CHANNEL: Final = "mynth_jobs"  # Postgres NOTIFY channel: a job was enqueued
+RELISTEN_DELAY: Final = 5.0  # seconds before listening again after the connection broke
 QUEUED: Final = "queued"
 RUNNING: Final = "running"
 DONE: Final = "done"
@@ -120,6 +138,9 @@ class SqlJobQueue:
         }
         with translate_db_errors():
             await self.conn.execute(insert(jobs).values(values))
+            if not self.enqueued and self.conn.dialect.name == "postgresql":
+                # Sent when (and only if) the transaction commits.
+                await self.conn.execute(select(func.pg_notify(CHANNEL, "")))
         self.enqueued += 1
 
     def committed(self) -> None:
@@ -257,9 +278,49 @@ class SqlJobStore:
     clock: Clock = attrs.field(factory=SystemClock)
     signal: JobSignal = attrs.field(factory=JobSignal)
 
-    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call `listener` whenever a unit of work of this process commits an enqueue."""
-        return self.signal.subscribe(listener)
+    @asynccontextmanager
+    async def wakeups(self, listener: Callable[[], None]) -> AsyncIterator[None]:
+        """Within the block, call `listener` (on the event loop) whenever a job was enqueued.
+
+        A unit of work of this process calls it as it commits; on Postgres so does any
+        process's enqueue, through LISTEN/NOTIFY.
+
+        The Postgres listener holds one connection of its own, which it closes at the end
+        rather than return it to the pool; if that connection breaks, it listens again
+        after RELISTEN_DELAY (polling covers the gap).
+        """
+        unsubscribe = self.signal.subscribe(listener)
+        listening = None
+        if self.engine.dialect.name == "postgresql":
+            listening = asyncio.create_task(self._listen(listener), name="job notifications")
+        try:
+            yield
+        finally:
+            unsubscribe()
+            if listening is not None:
+                listening.cancel()
+                await asyncio.gather(listening, return_exceptions=True)
+
+    async def _listen(self, listener: Callable[[], None]) -> None:
+        def notified(*_: object) -> None:
+            listener()
+
+        lost = asyncio.Event()  # the listening connection closed
+        while True:
+            lost.clear()
+            try:
+                async with self.engine.connect() as connection:
+                    try:
+                        raw: Any = (await connection.get_raw_connection()).driver_connection
+                        raw.add_termination_listener(lambda _connection: lost.set())
+                        await raw.add_listener(CHANNEL, notified)
+                        listener()  # a job may have been enqueued while nobody listened
+                        await lost.wait()
+                    finally:
+                        await connection.invalidate()
+            except Exception:  # noqa: BLE001 - polling goes on; listen again shortly
+                _log.warning("listening for enqueued jobs failed", exc_info=True)
+            await asyncio.sleep(RELISTEN_DELAY)
 
     async def claim(self, worker_id: str, *, now: datetime, lease: timedelta) -> ClaimedJob | None:
         if self.engine.dialect.name == "sqlite":
@@ -300,20 +361,11 @@ class SqlJobStore:
     @asynccontextmanager
     async def _queue(self, *, read_only: bool = False) -> AsyncIterator[SqlJobQueue]:
         """A queue in its own transaction, committed when the block succeeds."""
-        with translate_db_errors():
-            connection = await self.engine.connect()
-        try:
-            with translate_db_errors():
-                if read_only:
-                    await connection.execution_options(**{READ_ONLY: True})
-                await connection.begin()
+        async with transaction(self.engine, read_only=read_only) as connection:
             yield SqlJobQueue(connection, self.clock)
             if not read_only:
                 with translate_db_errors():
                     await connection.commit()
-        finally:
-            with translate_db_errors():
-                await connection.close()
 
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from mynth_adapters.converters import persistence_converter
 from mynth_adapters.sql.billing import SqlCheckoutRepository, SqlWebhookDeliveryLog
 from mynth_adapters.sql.catalog import SqlPublicCatalog
 from mynth_adapters.sql.chats import SqlChatRepository
-from mynth_adapters.sql.engine import READ_ONLY
+from mynth_adapters.sql.engine import transaction
 from mynth_adapters.sql.errors import translate_db_errors
 from mynth_adapters.sql.images import SqlImageJobRepository
 from mynth_adapters.sql.jobs import JobSignal, SqlJobQueue, SqlJobStore
@@ -71,13 +71,9 @@ class SqlUnitOfWorkFactory:
 
     @asynccontextmanager
     async def __call__(self, *, read_only: bool = False) -> AsyncIterator[SqlUnitOfWork]:
-        with translate_db_errors():
-            connection = await self.engine.connect()
-        try:
-            with translate_db_errors():
-                if read_only:
-                    await connection.execution_options(**{READ_ONLY: True})
-                await connection.begin()
+        # Closing the connection rolls back whatever was not committed: an early exit, an
+        # error, a cancellation.
+        async with transaction(self.engine, read_only=read_only) as connection:
             yield SqlUnitOfWork(
                 connection=connection,
                 personas=SqlPersonaRepository(connection, self.converter),
@@ -92,10 +88,6 @@ class SqlUnitOfWorkFactory:
                 catalog=SqlPublicCatalog(connection, self.converter),
                 read_only=read_only,
             )
-        finally:
-            # Rolls back whatever was not committed: an early exit, an error, a cancellation.
-            with translate_db_errors():
-                await connection.close()
 
 
 if TYPE_CHECKING:
