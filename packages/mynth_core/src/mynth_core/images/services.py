@@ -263,11 +263,15 @@ class RunImageJob:
             await uow.images.save(current.succeed(image_id, at=at))
             try:
                 persona = await uow.personas.get(job.persona_id)
+                if persona.profile_image_id is None:
+                    # Saving writes the whole persona: lock it and look again, so an edit
+                    # committed since the first read is neither lost nor overwritten.
+                    persona = await uow.personas.get_for_update(job.persona_id, owner=job.owner_id)
+                    if persona.profile_image_id is None:
+                        await uow.personas.save(persona.show_image(image_id, at=at))
             except NotFoundError:
                 persona = None  # deleted meanwhile: the image is kept, nothing to show it on
             if persona is not None:
-                if persona.profile_image_id is None:
-                    await uow.personas.save(persona.show_image(image_id, at=at))
                 event = PersonaImageGenerated(
                     persona_id=job.persona_id,
                     at=at,
