@@ -13,11 +13,11 @@ import punq
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mynth_adapters.jobs import JobWorker, job_worker
+from mynth_adapters.jobs import SETTLED, JobWorker, job_worker
 from mynth_adapters.sql import SqlUnitOfWorkFactory, migrate
 from mynth_adapters.sql.jobs import JobRecord, SqlJobStore
 from mynth_core.ids import ImageJobId, JobId, PersonaId
-from mynth_core.images.ports import QueuedJob
+from mynth_core.images.ports import JobClaim, QueuedJob
 from mynth_core.images.services import FailImageJob, RunImageJob
 from mynth_core.publishing.services import FailPublish, RunPublishJob
 from mynth_core.testing import FakeUnitOfWorkFactory
@@ -37,7 +37,7 @@ class Recorder:
     running: int = 0
     most_at_once: int = 0
 
-    async def __call__(self, ref: str) -> None:
+    async def __call__(self, ref: str, _claim: JobClaim) -> None:
         self.calls.append(ref)
         self.running += 1
         self.most_at_once = max(self.most_at_once, self.running)
@@ -254,7 +254,7 @@ async def test_notify_wakes_the_worker_for_a_job_enqueued_elsewhere(uow_factory,
 async def test_a_cancelled_worker_leaves_its_job_for_the_next_worker(uow_factory) -> None:
     started, release = asyncio.Event(), asyncio.Event()
 
-    async def stuck(ref: str) -> None:
+    async def stuck(_ref: str, _claim: JobClaim) -> None:
         started.set()
         await release.wait()
 
@@ -378,7 +378,7 @@ async def test_the_job_worker_resolves_the_image_use_cases_when_a_job_runs(uow_f
     runs: list[ImageJobId] = []
     failures: list[tuple[ImageJobId, str]] = []
 
-    async def run(job_id: ImageJobId) -> None:
+    async def run(job_id: ImageJobId, _claim: JobClaim) -> None:
         runs.append(job_id)
         raise RuntimeError("the provider is down")
 
@@ -422,6 +422,50 @@ async def test_the_job_worker_runs_publish_jobs_and_fails_the_publish_on_giving_
     assert failures == [("prs_bad", "the job failed (RuntimeError)")]
     assert (await record(uow_factory, "prs_ok")).status == "done"
     assert (await record(uow_factory, "prs_bad")).status == "failed"
+
+
+async def test_a_handler_that_settles_its_claim_itself_is_not_settled_again(
+    uow_factory, caplog
+) -> None:
+    claims: list[JobClaim] = []
+
+    async def settling(_ref: str, claim: JobClaim) -> object:
+        claims.append(claim)
+        async with uow_factory() as uow:  # as the job's outcome is recorded
+            assert await uow.jobs.complete(claim)
+            await uow.commit()
+        return SETTLED
+
+    await enqueue(uow_factory, "r1")
+    worker = worker_for(uow_factory, settling)
+
+    await worker.run_until_idle()
+
+    assert claims == [JobClaim(job_id=JobId("job_r1"), worker_id=worker.worker_id, attempt=1)]
+    job = await record(uow_factory, "r1")
+    assert (job.status, job.attempts, job.locked_until) == ("done", 1, None)
+    assert "lost its lease" not in caplog.text
+
+
+async def test_the_job_worker_lets_the_image_use_case_settle_its_claim(uow_factory) -> None:
+    container = punq.Container()
+    container.register(UnitOfWorkFactory, instance=uow_factory)
+    worker = job_worker(container, poll_interval=0.05, backoff=timedelta(0))
+    claims: list[JobClaim] = []
+
+    async def run(_job_id: ImageJobId, claim: JobClaim) -> None:
+        claims.append(claim)
+        async with uow_factory() as uow:
+            await uow.jobs.complete(claim)
+            await uow.commit()
+
+    container.register(RunImageJob, instance=run)
+    await enqueue(uow_factory, "igj_1", kind="image")
+
+    await worker.run_until_idle()
+
+    assert [c.job_id for c in claims] == ["job_igj_1"]
+    assert (await record(uow_factory, "igj_1")).status == "done"
 
 
 def test_the_job_worker_needs_the_sql_unit_of_work() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mynth_adapters.sql import SqlUnitOfWorkFactory
 from mynth_adapters.sql.jobs import ClaimedJob, SqlJobQueue, SqlJobStore
 from mynth_core.ids import JobId
-from mynth_core.images.ports import QueuedJob
+from mynth_core.images.ports import JobClaim, QueuedJob
 from mynth_core.testing import FrozenClock
 
 T0 = datetime(2026, 3, 1, 9, 30, 15, 123000, tzinfo=UTC)
@@ -191,20 +191,44 @@ async def test_only_the_current_holder_settles_a_job(uow_factory, store, clock) 
     await claim(store, A)
     await claim(store, B, at=T0 + LEASE * 2)  # A's lease expired; B holds it now
 
-    assert not await store.complete(job_id, A)
-    assert not await store.fail(job_id, A, "boom")
-    assert not await store.retry(job_id, A, run_after=T0, error="boom")
-    assert not await store.complete(job_id, B, attempt=1)  # B's claim was attempt 2
+    a_first, b_now = JobClaim(job_id, A, 1), JobClaim(job_id, B, 2)
+
+    assert not await store.complete(a_first)
+    assert not await store.fail(a_first, "boom")
+    assert not await store.retry(a_first, run_after=T0, error="boom")
+    assert not await store.complete(JobClaim(job_id, B, 1))  # B's claim was attempt 2
     record = await store.find(job_id)
     assert record is not None
     assert (record.status, record.locked_by) == ("running", B)
 
-    assert await store.complete(job_id, B, attempt=2)
+    assert await store.complete(b_now)
     record = await store.find(job_id)
     assert record is not None
     assert (record.status, record.locked_until) == ("done", None)
-    assert not await store.complete(job_id, B)  # settled once
+    assert not await store.complete(b_now)  # settled once
     assert await claim(store, at=T0 + LEASE * 5) is None
+
+
+async def test_a_claim_completed_in_a_unit_of_work_counts_only_if_it_commits(
+    uow_factory, store, clock
+) -> None:
+    await enqueue(uow_factory, clock, a_job(1))
+    claimed = await claim(store, A)
+    assert claimed is not None
+    mine = claimed.claim_of(A)
+
+    async with uow_factory() as uow:
+        assert await uow.jobs.complete(mine)  # rolled back
+    running = await store.find(claimed.id)
+    async with uow_factory() as uow:
+        assert await uow.jobs.complete(mine)
+        await uow.commit()
+    done = await store.find(claimed.id)
+
+    assert running is not None
+    assert running.status == "running"
+    assert done is not None
+    assert (done.status, done.locked_until) == ("done", None)
 
 
 async def test_a_retried_job_waits_for_its_run_after_and_keeps_the_error(
@@ -214,7 +238,9 @@ async def test_a_retried_job_waits_for_its_run_after_and_keeps_the_error(
     await claim(store, A)
     retry_at = T0 + timedelta(seconds=30)
 
-    assert await store.retry(JobId("job_0001"), A, run_after=retry_at, error="x" * 5000)
+    assert await store.retry(
+        JobClaim(JobId("job_0001"), A, 1), run_after=retry_at, error="x" * 5000
+    )
 
     record = await store.find(JobId("job_0001"))
     assert record is not None
@@ -231,7 +257,7 @@ async def test_a_failed_job_is_never_claimed_again(uow_factory, store, clock) ->
     await enqueue(uow_factory, clock, a_job(1))
     await claim(store, A)
 
-    assert await store.fail(JobId("job_0001"), A, "gave up")
+    assert await store.fail(JobClaim(JobId("job_0001"), A, 1), "gave up")
 
     record = await store.find(JobId("job_0001"))
     assert record is not None
@@ -253,7 +279,7 @@ async def test_concurrent_claimers_never_get_the_same_job(uow_factory, engine, c
         while (job := await claim(store, worker)) is not None:
             mine.append(job.id)
             await asyncio.sleep(0)
-            assert await store.complete(job.id, worker, attempt=job.attempts)
+            assert await store.complete(job.claim_of(worker))
 
     async with asyncio.timeout(30):
         await asyncio.gather(*(work(f"worker-{n}") for n in range(5)))

@@ -16,9 +16,12 @@ renewal, and an expired lease reliably means a dead worker. The lease is configu
 keeps the deadline at half the lease when that is below 5 min (`deadline_for`).
 
 Handlers run at least once per job and must be idempotent by `ref` (`RunImageJob` and
-`RunPublishJob` are). Cancelling a running worker cancels its in-flight handlers without
-settling their jobs; their leases expire and another worker (or this one, restarted) runs
-them again.
+`RunPublishJob` are). A handler gets the worker's `JobClaim` and may complete it in the
+transaction that records the job's outcome (`RunImageJob` does), which saves the worker a
+transaction and leaves no window in which an outcome is recorded but its job still leased.
+
+Cancelling a running worker cancels its in-flight handlers without settling their jobs;
+their leases expire and another worker (or this one, restarted) runs them again.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ from mynth_adapters.sql.engine import background_first
 from mynth_adapters.sql.jobs import ClaimedJob
 from mynth_adapters.sql.uow import SqlUnitOfWorkFactory
 from mynth_core.clock import Clock, SystemClock
-from mynth_core.ids import ImageJobId, JobId, PersonaId
+from mynth_core.ids import ImageJobId, PersonaId
+from mynth_core.images.ports import JobClaim
 from mynth_core.images.services import IMAGE_JOB_KIND, FailImageJob, RunImageJob
 from mynth_core.publishing.services import PUBLISH_JOB_KIND, FailPublish, RunPublishJob
 from mynth_core.uow import UnitOfWorkFactory
@@ -49,10 +53,21 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("mynth.jobs")
 
-Handler = Callable[[str], Awaitable[object]]
-"""Runs the job whose subject is `ref`; returning means done, raising means failed."""
+Handler = Callable[[str, JobClaim], Awaitable[object]]
+"""Runs the job whose subject is `ref` under `claim`; raising means failed, returning means
+done. A handler that returns `SETTLED` completed the claim itself (`JobQueue.complete`, in
+the transaction that recorded the job's outcome); otherwise the worker completes it."""
+
 GiveUp = Callable[[str, str], Awaitable[None]]
 """Called with `(ref, message)` when a job failed for the last time."""
+
+
+@attrs.frozen
+class Settled:
+    """What a handler returns when it completed its claim itself."""
+
+
+SETTLED: Final = Settled()
 
 CONCURRENCY: Final = 4
 LEASE: Final = timedelta(minutes=10)  # PRODUCT.md §7.4: a job running > 10 min stalled
@@ -78,23 +93,11 @@ class JobStore(Protocol):
         self, worker_id: str, *, now: datetime, lease: timedelta
     ) -> ClaimedJob | None: ...
 
-    async def complete(
-        self, job_id: JobId, worker_id: str, *, attempt: int | None = None
-    ) -> bool: ...
+    async def complete(self, claim: JobClaim) -> bool: ...
 
-    async def retry(
-        self,
-        job_id: JobId,
-        worker_id: str,
-        *,
-        run_after: datetime,
-        error: str,
-        attempt: int | None = None,
-    ) -> bool: ...
+    async def retry(self, claim: JobClaim, *, run_after: datetime, error: str) -> bool: ...
 
-    async def fail(
-        self, job_id: JobId, worker_id: str, error: str, *, attempt: int | None = None
-    ) -> bool: ...
+    async def fail(self, claim: JobClaim, error: str) -> bool: ...
 
 
 def default_worker_id() -> str:
@@ -315,7 +318,7 @@ class JobWorker:
         seconds = self.deadline.total_seconds()
         try:
             async with asyncio.timeout(seconds) as deadline:
-                await handler(job.ref)
+                outcome = await handler(job.ref, job.claim_of(self.worker_id))
         except Exception as exc:  # noqa: BLE001 - every handler failure is retried or given up
             if isinstance(exc, TimeoutError) and deadline.expired():
                 reason = f"the job did not finish within {seconds:g} s"
@@ -334,7 +337,8 @@ class JobWorker:
             )
             await self._failed(job, reason, detail)
             return
-        await self._settle(job, "complete")
+        if not isinstance(outcome, Settled):
+            await self._settle(job, "complete")
 
     async def _failed(self, job: ClaimedJob, reason: str, detail: str) -> None:
         if job.attempts < self.max_attempts:
@@ -382,16 +386,14 @@ class JobWorker:
         run_after: datetime | None = None,
     ) -> None:
         """Record the job's outcome; on failure the lease expires and the job runs again."""
-        store, me, attempt = self.store, self.worker_id, job.attempts
+        store, claim = self.store, job.claim_of(self.worker_id)
         try:
             if outcome == "complete":
-                mine = await store.complete(job.id, me, attempt=attempt)
+                mine = await store.complete(claim)
             elif outcome == "retry" and run_after is not None:
-                mine = await store.retry(
-                    job.id, me, run_after=run_after, error=error, attempt=attempt
-                )
+                mine = await store.retry(claim, run_after=run_after, error=error)
             else:
-                mine = await store.fail(job.id, me, error, attempt=attempt)
+                mine = await store.fail(claim, error)
         except Exception:  # noqa: BLE001 - the lease expiring is the fallback
             _log.warning("job %s: recording %s failed", job.id, outcome, exc_info=True)
             return
@@ -421,15 +423,16 @@ def job_worker(container: punq.Container, **options: Unpack[WorkerOptions]) -> J
         msg = f"the job worker needs the SQL unit of work, not {type(uow).__name__}"
         raise TypeError(msg)
 
-    async def run_image_job(ref: str) -> object:
+    async def run_image_job(ref: str, claim: JobClaim) -> object:
         run: RunImageJob = container.resolve(RunImageJob)
-        return await run(ImageJobId(ref))
+        await run(ImageJobId(ref), claim)
+        return SETTLED  # in the transaction that recorded the outcome
 
     async def fail_image_job(ref: str, message: str) -> None:
         fail: FailImageJob = container.resolve(FailImageJob)
         await fail(ImageJobId(ref), message)
 
-    async def run_publish_job(ref: str) -> object:
+    async def run_publish_job(ref: str, _claim: JobClaim) -> object:
         run: RunPublishJob = container.resolve(RunPublishJob)
         return await run(PersonaId(ref))
 

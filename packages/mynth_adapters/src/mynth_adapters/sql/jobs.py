@@ -45,7 +45,7 @@ from mynth_adapters.sql.errors import translate_db_errors
 from mynth_adapters.sql.tables import jobs
 from mynth_core.clock import Clock, SystemClock
 from mynth_core.ids import JobId
-from mynth_core.images.ports import QueuedJob
+from mynth_core.images.ports import JobClaim, QueuedJob
 
 if TYPE_CHECKING:
     from mynth_core.images.ports import JobQueue
@@ -70,6 +70,10 @@ class ClaimedJob:
     ref: str
     attempts: int
     locked_until: datetime
+
+    def claim_of(self, worker_id: str) -> JobClaim:
+        """What settling this claim by `worker_id` names."""
+        return JobClaim(job_id=self.id, worker_id=worker_id, attempt=self.attempts)
 
 
 @attrs.frozen(kw_only=True)
@@ -189,28 +193,18 @@ class SqlJobQueue:
         with translate_db_errors():
             return (await self.conn.execute(stmt)).first() is not None
 
-    async def complete(self, job_id: JobId, worker_id: str, *, attempt: int | None = None) -> bool:
-        """`running → done`; False when the job is no longer this worker's (lease lost)."""
-        return await self._settle(job_id, worker_id, attempt, {"status": DONE})
+    async def complete(self, claim: JobClaim) -> bool:
+        """`running → done`; False when the job is no longer this claim's (lease lost)."""
+        return await self._settle(claim, {"status": DONE})
 
-    async def retry(
-        self,
-        job_id: JobId,
-        worker_id: str,
-        *,
-        run_after: datetime,
-        error: str,
-        attempt: int | None = None,
-    ) -> bool:
+    async def retry(self, claim: JobClaim, *, run_after: datetime, error: str) -> bool:
         """`running → queued`, due again at `run_after`; False when the lease was lost."""
         changes = {"status": QUEUED, "run_after": run_after, "locked_by": None}
-        return await self._settle(job_id, worker_id, attempt, changes, error=error)
+        return await self._settle(claim, changes, error=error)
 
-    async def fail(
-        self, job_id: JobId, worker_id: str, error: str, *, attempt: int | None = None
-    ) -> bool:
+    async def fail(self, claim: JobClaim, error: str) -> bool:
         """`running → failed` for good; False when the lease was lost."""
-        return await self._settle(job_id, worker_id, attempt, {"status": FAILED}, error=error)
+        return await self._settle(claim, {"status": FAILED}, error=error)
 
     async def find(self, job_id: JobId) -> JobRecord | None:
         with translate_db_errors():
@@ -222,18 +216,15 @@ class SqlJobQueue:
         return None if row is None else _record(row)
 
     async def _settle(
-        self,
-        job_id: JobId,
-        worker_id: str,
-        attempt: int | None,
-        changes: Mapping[str, Any],
-        *,
-        error: str | None = None,
+        self, claim: JobClaim, changes: Mapping[str, Any], *, error: str | None = None
     ) -> bool:
         """Apply `changes` (and release the lease) if the job is still this claim's."""
-        mine = [_Q.id == job_id, _Q.status == RUNNING, _Q.locked_by == worker_id]
-        if attempt is not None:
-            mine.append(_Q.attempts == attempt)
+        mine = [
+            _Q.id == claim.job_id,
+            _Q.status == RUNNING,
+            _Q.locked_by == claim.worker_id,
+            _Q.attempts == claim.attempt,
+        ]
         values = {**changes, "locked_until": None, "updated_at": self.clock.now()}
         if error is not None:
             values["last_error"] = error[:ERROR_LIMIT]
@@ -330,29 +321,17 @@ class SqlJobStore:
         async with self._queue() as queue:
             return await queue.claim(worker_id, now=now, lease=lease)
 
-    async def complete(self, job_id: JobId, worker_id: str, *, attempt: int | None = None) -> bool:
+    async def complete(self, claim: JobClaim) -> bool:
         async with self._queue() as queue:
-            return await queue.complete(job_id, worker_id, attempt=attempt)
+            return await queue.complete(claim)
 
-    async def retry(
-        self,
-        job_id: JobId,
-        worker_id: str,
-        *,
-        run_after: datetime,
-        error: str,
-        attempt: int | None = None,
-    ) -> bool:
+    async def retry(self, claim: JobClaim, *, run_after: datetime, error: str) -> bool:
         async with self._queue() as queue:
-            return await queue.retry(
-                job_id, worker_id, run_after=run_after, error=error, attempt=attempt
-            )
+            return await queue.retry(claim, run_after=run_after, error=error)
 
-    async def fail(
-        self, job_id: JobId, worker_id: str, error: str, *, attempt: int | None = None
-    ) -> bool:
+    async def fail(self, claim: JobClaim, error: str) -> bool:
         async with self._queue() as queue:
-            return await queue.fail(job_id, worker_id, error, attempt=attempt)
+            return await queue.fail(claim, error)
 
     async def find(self, job_id: JobId) -> JobRecord | None:
         async with self._queue(read_only=True) as queue:

@@ -107,6 +107,19 @@ class QueuedJob:
     run_after: datetime | None = None
 
 
+@attrs.frozen
+class JobClaim:
+    """A worker's hold on a queued job: its `attempt`-th claim, by `worker_id`.
+
+    A handler given a claim settles it in the transaction that records the job's outcome,
+    so the outcome and the queue's record of it commit together.
+    """
+
+    job_id: JobId
+    worker_id: str
+    attempt: int
+
+
 class JobQueue(Protocol):
     """**Port**: durable background work, enqueued inside the open unit of work.
 
@@ -115,3 +128,10 @@ class JobQueue(Protocol):
     """
 
     async def enqueue(self, job: QueuedJob) -> None: ...
+
+    async def complete(self, claim: JobClaim) -> bool:
+        """Mark the claimed job done when this unit of work commits.
+
+        False (and nothing changes) when the claim no longer holds the job: its lease
+        expired and another worker claimed it, or it was settled already.
+        """

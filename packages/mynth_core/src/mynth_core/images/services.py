@@ -44,6 +44,7 @@ from mynth_core.images.ports import (
     BlobStore,
     ImageGenerator,
     ImageRequest,
+    JobClaim,
     QueuedJob,
     RenderedImage,
     image_key,
@@ -152,20 +153,22 @@ class RunImageJob:
     policy: LedgerPolicy
     work: ImageWork
 
-    async def __call__(self, job_id: ImageJobId) -> JobStatus:
+    async def __call__(self, job_id: ImageJobId, claim: JobClaim | None = None) -> JobStatus:
         """Run the job once; return how it ended.
 
         Provider failures fail the job with a refund. Unexpected errors propagate: the worker
-        retries them, then gives up through `FailImageJob`.
+        retries them, then gives up through `FailImageJob`. With the worker's `claim`, the
+        transaction that records how the job ended also completes its queue entry, so a
+        return means the claim is settled.
         """
-        started = await self._start(job_id)
+        started = await self._start(job_id, claim)
         if started is None:
             return JobStatus.FAILED
         job, version = started
         if job.status is not JobStatus.RUNNING:
             return job.status
         if version is None:  # pragma: no cover - versions are never removed
-            return await self._fail(job, FailureCode.PERSONA_DELETED, "the version is gone")
+            return await self._fail(job, FailureCode.PERSONA_DELETED, "the version is gone", claim)
         prompt = await self._prompt(job, version)
         model = self.work.registry.get(job.model)
         width, height = model.width, model.height
@@ -182,24 +185,31 @@ class RunImageJob:
             rendered = await self.work.generator.generate(request)
         except ProviderError as exc:
             self.work.log.record(trace.finish(exc))
-            return await self._fail(job, _code_of(exc), str(exc)[:300])
+            return await self._fail(job, _code_of(exc), str(exc)[:300], claim)
         self.work.log.record(trace.finish())
-        return await self._succeed(job, rendered, prompt)
+        return await self._succeed(job, rendered, prompt, claim)
 
-    async def _start(self, job_id: ImageJobId) -> tuple[ImageJob, PersonaVersion | None] | None:
-        """Mark the job running (a new attempt) and read its version, in one transaction."""
+    async def _start(
+        self, job_id: ImageJobId, claim: JobClaim | None
+    ) -> tuple[ImageJob, PersonaVersion | None] | None:
+        """Mark the job running (a new attempt) and read its version, in one transaction.
+
+        A job that cannot run (missing, finished, or out of attempts) settles `claim` here.
+        """
         async with self.uow() as uow:
             try:
                 job = await uow.images.get_for_update(job_id)
             except NotFoundError:
                 _log.warning("image job %s does not exist", job_id)
+                await _settled(uow, claim)
                 return None
             if not job.status.in_flight:
+                await _settled(uow, claim)
                 return job, None
             if job.status is JobStatus.RUNNING:  # its worker died mid-job
                 if job.attempts >= MAX_ATTEMPTS:
                     await _give_up(uow, self, job, FailureCode.WORKER_DIED, "the worker stopped")
-                    await uow.commit()
+                    await _settled(uow, claim)
                     return None
                 job = job.requeue()
             job = job.start(at=self.clock.now())
@@ -234,7 +244,9 @@ class RunImageJob:
         self.work.log.record(trace.finish())
         return text
 
-    async def _succeed(self, job: ImageJob, rendered: RenderedImage, prompt: str) -> JobStatus:
+    async def _succeed(
+        self, job: ImageJob, rendered: RenderedImage, prompt: str, claim: JobClaim | None
+    ) -> JobStatus:
         image_id = ImageId(self.ids.new(IMAGE))
         await asyncio.gather(  # two independent files: write (and sync) them at once
             self.work.blobs.put(image_key(image_id), rendered.webp, content_type=WEBP),
@@ -246,6 +258,7 @@ class RunImageJob:
         async with self.uow() as uow:
             current = await uow.images.get_for_update(job.id)
             if current.status is not JobStatus.RUNNING or current.attempts != job.attempts:
+                await _settled(uow, claim)
                 return current.status  # another attempt settled it meanwhile
             image = StoredImage(
                 id=image_id,
@@ -281,17 +294,27 @@ class RunImageJob:
                     quality=job.quality.value,
                 )
                 await record(uow, self.ids, (event,))
-            await uow.commit()
+            await _settled(uow, claim)
         return JobStatus.SUCCEEDED
 
-    async def _fail(self, job: ImageJob, code: FailureCode, message: str) -> JobStatus:
+    async def _fail(
+        self, job: ImageJob, code: FailureCode, message: str, claim: JobClaim | None
+    ) -> JobStatus:
         async with self.uow() as uow:
             current = await uow.images.get_for_update(job.id)
-            if not current.status.in_flight:
-                return current.status
-            await _give_up(uow, self, current, code, message)
-            await uow.commit()
-        return JobStatus.FAILED
+            status = current.status  # settled by another attempt, unless still in flight
+            if status.in_flight:
+                await _give_up(uow, self, current, code, message)
+                status = JobStatus.FAILED
+            await _settled(uow, claim)
+        return status
+
+
+async def _settled(uow: UnitOfWork, claim: JobClaim | None) -> None:
+    """Complete the worker's claim (if any) and commit the open unit of work."""
+    if claim is not None:
+        await uow.jobs.complete(claim)
+    await uow.commit()
 
 
 async def _give_up(

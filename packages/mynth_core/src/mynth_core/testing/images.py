@@ -10,7 +10,7 @@ import attrs
 from mynth_core.errors import NotFoundError
 from mynth_core.ids import ImageId, ImageJobId, PersonaId, UserId
 from mynth_core.images.model import ImageJob, StoredImage
-from mynth_core.images.ports import ImageRequest, QueuedJob, RenderedImage
+from mynth_core.images.ports import ImageRequest, JobClaim, QueuedJob, RenderedImage
 from mynth_core.pagination import Page, PageRequest, decode_cursor, encode_cursor
 
 
@@ -21,9 +21,15 @@ class ImageStore:
     jobs: dict[ImageJobId, ImageJob] = attrs.field(factory=dict)
     images: dict[ImageId, StoredImage] = attrs.field(factory=dict)
     queue: list[QueuedJob] = attrs.field(factory=list)
+    completed: list[JobClaim] = attrs.field(factory=list)
 
     def snapshot(self) -> ImageStore:
-        return ImageStore(jobs=dict(self.jobs), images=dict(self.images), queue=list(self.queue))
+        return ImageStore(
+            jobs=dict(self.jobs),
+            images=dict(self.images),
+            queue=list(self.queue),
+            completed=list(self.completed),
+        )
 
 
 @attrs.define
@@ -75,12 +81,19 @@ class InMemoryImageJobRepository:
 
 @attrs.define
 class RecordingJobQueue:
-    """`JobQueue` that keeps what was enqueued (published only if the unit commits)."""
+    """`JobQueue` that keeps what was enqueued and completed (only if the unit commits)."""
 
     store: ImageStore
 
     async def enqueue(self, job: QueuedJob) -> None:
         self.store.queue.append(job)
+
+    async def complete(self, claim: JobClaim) -> bool:
+        """Records `claim` (kept only if the unit commits); a claim completes once."""
+        if claim in self.store.completed:
+            return False
+        self.store.completed.append(claim)
+        return True
 
 
 @attrs.define
