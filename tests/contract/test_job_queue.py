@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mynth_adapters.sql import SqlUnitOfWorkFactory
-from mynth_adapters.sql.jobs import ClaimedJob, SqlJobQueue, SqlJobStore
+from mynth_adapters.sql.jobs import CHANNEL, ClaimedJob, SqlJobQueue, SqlJobStore
 from mynth_core.ids import JobId
 from mynth_core.images.ports import JobClaim, QueuedJob
 from mynth_core.testing import FrozenClock
@@ -153,6 +155,32 @@ async def test_on_postgres_an_enqueue_in_another_process_wakes_the_listeners(
         await wakes.reached(1)  # listening now
         await enqueue(elsewhere, clock, a_job(1))
         await wakes.reached(2)
+
+
+@pytest.mark.postgres
+async def test_on_postgres_a_listener_whose_connection_dies_listens_again(
+    postgres_engine, clock, caplog
+) -> None:
+    listening = attrs.evolve(
+        SqlUnitOfWorkFactory(postgres_engine, clock=clock).job_store(), relisten_delay=0.1
+    )
+    elsewhere = SqlUnitOfWorkFactory(postgres_engine, clock=clock)
+    wakes = Wakes()
+    kill = text(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE query = :listen AND pid <> pg_backend_pid()"
+    )
+
+    async with listening.wakeups(wakes):
+        await wakes.reached(1)
+        async with postgres_engine.connect() as admin:
+            killed = (await admin.execute(kill, {"listen": f'LISTEN "{CHANNEL}"'})).scalars()
+            assert list(killed) == [True]
+        await wakes.reached(2)  # listening again: jobs may have come meanwhile
+        await enqueue(elsewhere, clock, a_job(1))
+        await wakes.reached(3)
+
+    assert "the connection listening for enqueued jobs closed" in caplog.text
 
 
 async def test_claims_take_the_oldest_due_job_first_and_skip_future_ones(

@@ -9,12 +9,13 @@ A claim is one conditional `UPDATE ... RETURNING` of the oldest due row: a `queu
 whose `run_after` has come, or a `running` row whose lease (`locked_until`) has expired
 (its worker died). On Postgres the row is picked with `FOR UPDATE SKIP LOCKED`, so
 concurrent claimers take different rows without waiting on each other; on SQLite the
-claim's `BEGIN IMMEDIATE` serialises claimers. On Postgres an enqueue also sends a
-`NOTIFY` (delivered at commit) that workers of every process `LISTEN` for, so a job
-starts within milliseconds wherever it was enqueued; elsewhere a worker of another process
-finds it at its next poll. Settling (`complete`, `retry`, `fail`) is
-conditional on `locked_by` (and the attempt), so a worker whose lease expired cannot
-overwrite the result of the worker that reclaimed the job.
+claim's `BEGIN IMMEDIATE` serialises claimers. Settling (`complete`, `retry`, `fail`) is
+conditional on the claim (`locked_by` and the attempt), so a worker whose lease expired
+cannot overwrite the result of the worker that reclaimed the job.
+
+On Postgres an enqueue also sends a `NOTIFY` (delivered at commit) that the workers of every
+process `LISTEN` for, so a job starts within milliseconds wherever it was enqueued; on
+SQLite a worker of another process finds it at its next poll.
 """
 
 from __future__ import annotations
@@ -268,6 +269,7 @@ class SqlJobStore:
     engine: AsyncEngine
     clock: Clock = attrs.field(factory=SystemClock)
     signal: JobSignal = attrs.field(factory=JobSignal)
+    relisten_delay: float = RELISTEN_DELAY
 
     @asynccontextmanager
     async def wakeups(self, listener: Callable[[], None]) -> AsyncIterator[None]:
@@ -278,7 +280,7 @@ class SqlJobStore:
 
         The Postgres listener holds one connection of its own, which it closes at the end
         rather than return it to the pool; if that connection breaks, it listens again
-        after RELISTEN_DELAY (polling covers the gap).
+        after `relisten_delay` seconds (polling covers the gap).
         """
         unsubscribe = self.signal.subscribe(listener)
         listening = None
@@ -309,9 +311,10 @@ class SqlJobStore:
                         await lost.wait()
                     finally:
                         await connection.invalidate()
+                _log.warning("the connection listening for enqueued jobs closed")
             except Exception:  # noqa: BLE001 - polling goes on; listen again shortly
                 _log.warning("listening for enqueued jobs failed", exc_info=True)
-            await asyncio.sleep(RELISTEN_DELAY)
+            await asyncio.sleep(self.relisten_delay)
 
     async def claim(self, worker_id: str, *, now: datetime, lease: timedelta) -> ClaimedJob | None:
         if self.engine.dialect.name == "sqlite":
