@@ -276,6 +276,54 @@ async def test_a_minor_is_always_rated_sfw(client, alice, backend, publishable, 
     assert (shown["status"], shown["nsfw_rating"]) == ("published", "sfw")
 
 
+@pytest.mark.parametrize("level", ["explicit_natural", "explicit_driven"])
+async def test_explicit_chat_levels_are_refused_with_a_persona_classified_as_a_minor(
+    client, alice, bob, backend, publishable, classifier, level
+) -> None:
+    persona = await publishable(alice, age="16")
+    classifier.script(classification(age_bucket="13-17"))
+    await published(client, backend, alice, persona)
+    explicit = {"nsfw_level": level}
+
+    refused = await client.post(
+        "/v1/chats", json={"persona_id": persona["id"], "settings": explicit}, headers=bob
+    )
+    created = await client.post(
+        "/v1/chats",
+        json={"persona_id": persona["id"], "settings": {"nsfw_level": "suggestive"}},
+        headers=bob,
+    )
+    url = f"/v1/chats/{created.json()['id']}"
+    patched = await client.patch(url, json={"settings": explicit}, headers=bob)
+    kept = await client.get(url, headers=bob)
+    listed = await client.get("/v1/chats", headers=bob)
+
+    assert refused.status_code == 422
+    assert refused.json()["type"] == "/problems/validation-failed"
+    assert [e["field"] for e in refused.json()["errors"]] == ["settings.nsfw_level"]
+    assert created.status_code == 201
+    assert patched.status_code == 422
+    assert kept.json()["settings"]["nsfw_level"] == "suggestive"
+    assert len(listed.json()["items"]) == 1  # the refused chat was never created
+
+
+async def test_explicit_chat_levels_are_allowed_with_an_adult_persona(
+    client, alice, backend, publishable, classifier
+) -> None:
+    persona = await publishable(alice)
+    classifier.script(classification(age_bucket="25-34"))
+    await published(client, backend, alice, persona)
+
+    created = await client.post(
+        "/v1/chats",
+        json={"persona_id": persona["id"], "settings": {"nsfw_level": "explicit_natural"}},
+        headers=alice,
+    )
+
+    assert created.status_code == 201, created.text
+    assert created.json()["settings"]["nsfw_level"] == "explicit_natural"
+
+
 async def test_a_failed_classification_fails_the_publish_and_it_can_be_retried(
     client, alice, backend, publishable, classifier
 ) -> None:

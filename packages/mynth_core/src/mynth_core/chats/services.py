@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Final
 
 import attrs
@@ -17,10 +18,11 @@ from mynth_core.chats.model import (
 )
 from mynth_core.chats.ports import Siblings
 from mynth_core.clock import Clock
-from mynth_core.errors import GenerationInProgressError, ValidationError
+from mynth_core.errors import GenerationInProgressError, NotFoundError, ValidationError
 from mynth_core.identity import Principal
 from mynth_core.ids import CHAT, ChatId, IdFactory, MessageId, PersonaId
 from mynth_core.pagination import Page, PageRequest
+from mynth_core.personas.model import Persona
 from mynth_core.pricing import ChatMode
 from mynth_core.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -46,8 +48,10 @@ class Thread:
     siblings: Mapping[MessageId, Siblings]
 
 
-async def readable_pin(uow: UnitOfWork, who: Principal, persona_id: PersonaId) -> tuple[Pin, str]:
-    """The version `who` may chat with, and the persona's name there.
+async def readable_pin(
+    uow: UnitOfWork, who: Principal, persona_id: PersonaId
+) -> tuple[Pin, str, Persona]:
+    """The version `who` may chat with, the persona's name there, and the persona.
 
     Own persona: its current version; someone else's public persona: its public version.
 
@@ -57,7 +61,21 @@ async def readable_pin(uow: UnitOfWork, who: Principal, persona_id: PersonaId) -
     persona = await uow.personas.get(persona_id)
     version_id = persona.readable_version_for(who.user_id)
     version = await uow.personas.version(persona_id, version_id)
-    return Pin(persona_id, version_id, version.version_number, version.data.name), version.data.name
+    name = version.data.name
+    return Pin(persona_id, version_id, version.version_number, name), name, persona
+
+
+def check_nsfw_allowed(settings: ChatSettings, persona: Persona) -> None:
+    """§6.2: explicit levels are refused with a persona classified as a minor.
+
+    Raises:
+        ValidationError: on `settings.nsfw_level`.
+    """
+    if settings.nsfw.is_explicit and persona.publication.classified_minor:
+        raise ValidationError.single(
+            "settings.nsfw_level",
+            "explicit levels are not allowed with a persona classified as under 18",
+        )
 
 
 @attrs.frozen
@@ -85,7 +103,8 @@ class CreateChat:
             check_title(title)
         at = self.clock.now()
         async with self.uow() as uow:
-            pin, name = await readable_pin(uow, who, persona_id)
+            pin, name, persona = await readable_pin(uow, who, persona_id)
+            check_nsfw_allowed(chosen, persona)
             chat = Chat(
                 id=ChatId(self.ids.new(CHAT)),
                 owner_id=who.user_id,
@@ -154,6 +173,9 @@ class UpdateChat:
             chat = await uow.chats.get(chat_id, owner=who.user_id)
             if not values:
                 return chat
+            if patch.settings is not None and patch.settings.nsfw.is_explicit:
+                with suppress(NotFoundError):  # a deleted persona chats no more anyway
+                    check_nsfw_allowed(patch.settings, await uow.personas.get(chat.pin.persona_id))
             chat = chat.changed(values, at=self.clock.now())
             await uow.chats.save(chat)
             await uow.commit()
@@ -188,7 +210,7 @@ class UpgradeChat:
         """Raises: NotFoundError (also when someone else's persona is no longer public)."""
         async with self.uow() as uow:
             chat = await uow.chats.get(chat_id, owner=who.user_id)
-            pin, _ = await readable_pin(uow, who, chat.pin.persona_id)
+            pin, _, _ = await readable_pin(uow, who, chat.pin.persona_id)
             if pin == chat.pin:
                 return chat
             chat = chat.changed({"pin": pin}, at=self.clock.now())

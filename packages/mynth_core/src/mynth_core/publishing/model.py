@@ -151,6 +151,11 @@ class Publication:
     requested_version_id: VersionId | None = None
     last_error: PublishError | None = None
 
+    @property
+    def classified_minor(self) -> bool:
+        """Whether the last classification put the persona in a minor age bucket."""
+        return self.classification is not None and self.classification.age_bucket.is_minor
+
     def seen_at(self, now: datetime) -> Publication:
         """This state as of `now`: a pending publish older than 10 minutes has failed."""
         if (
