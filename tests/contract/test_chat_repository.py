@@ -586,6 +586,37 @@ async def test_only_the_holder_releases_the_slot(uow_factory) -> None:
     assert await claim(uow_factory, "gen_2")
 
 
+async def test_expired_unreleased_leases_are_found_oldest_expiry_first(uow_factory) -> None:
+    chats = [a_chat(n, owner="alice" if n % 2 else "bob") for n in range(1, 6)]
+    await store(uow_factory, *chats)
+    leases = {  # chat number → lease expiry (chat 5 holds none)
+        1: T0 + timedelta(seconds=30),
+        2: T0 + timedelta(seconds=10),
+        3: T0 + timedelta(seconds=20),
+        4: T0 + timedelta(minutes=10),  # still live at `before`
+    }
+    async with uow_factory() as uow:
+        for number, expiry in leases.items():
+            lease = Lease(f"msg_reply_{number}", expiry)
+            assert await uow.chats.claim_generation(chats[number - 1].id, lease, at=T0)
+        await uow.chats.release_generation(chats[2].id, "msg_reply_3")  # released: not held
+        await uow.commit()
+    before = T0 + timedelta(minutes=1)
+
+    async with uow_factory(read_only=True) as uow:
+        found = await uow.chats.expired_generations(before=before, limit=10)
+        first = await uow.chats.expired_generations(before=before, limit=1)
+        none_yet = await uow.chats.expired_generations(before=T0, limit=10)
+
+    assert [(c.id, c.generation) for c in found] == [
+        ("pch_0002", Lease("msg_reply_2", T0 + timedelta(seconds=10))),
+        ("pch_0001", Lease("msg_reply_1", T0 + timedelta(seconds=30))),
+    ]
+    assert [c.owner_id for c in found] == ["bob", "alice"]
+    assert [c.id for c in first] == ["pch_0002"]
+    assert list(none_yet) == []
+
+
 async def test_a_claim_on_an_unknown_chat_fails(uow_factory) -> None:
     assert not await claim(uow_factory, "gen_1")
 

@@ -14,6 +14,9 @@ import pytest
 from ledgerkit import ALICE, LedgerWorld
 from mynth_adapters.settings import LogFormat
 from mynth_adapters.testing import fake_bootstrap, fake_container
+from mynth_core.chats.model import Chat, ChatSettings, Lease, Pin
+from mynth_core.chats.replies import LEASE_TTL
+from mynth_core.ids import ChatId, PersonaId, VersionId
 from mynth_core.ledger.model import EntryKind, Reference, TokenAmount
 from mynth_core.personas.settlement import ABANDON_AFTER
 from mynth_core.testing import FakeUnitOfWorkFactory, FrozenClock, SequentialIdFactory
@@ -138,6 +141,47 @@ async def test_an_app_refunds_an_abandoned_generation_charge_when_it_starts(
     )
     assert spend is not None
     world.clock.advance(ABANDON_AFTER.total_seconds() + 1)
+    container = fake_container(uow=world.uow, clock=world.clock, ids=world.ids, settings=settings)
+    app = create_app(settings, bootstrap=lambda _: fake_bootstrap(container))
+
+    async with client_for(app):
+        for _ in range(500):
+            if any(e.kind is EntryKind.REFUND for e in await world.entries()):
+                break
+            await asyncio.sleep(0.01)
+
+    refunds = [e for e in await world.entries() if e.kind is EntryKind.REFUND]
+    assert [(e.refund_of, e.reason) for e in refunds] == [(spend.id, "abandoned")]
+    assert (await world.balance()).total == 10
+
+
+async def test_an_app_refunds_a_chat_reply_its_dead_process_abandoned_when_it_starts(
+    client_for, settings
+) -> None:
+    world = LedgerWorld(uow=FakeUnitOfWorkFactory(), clock=FrozenClock(), ids=SequentialIdFactory())
+    chat = Chat(
+        id=ChatId("pch_1"),
+        owner_id=ALICE,
+        title="Aurora",
+        pin=Pin(PersonaId("prs_1"), VersionId("prv_1"), 1, "Aurora Vale"),
+        settings=ChatSettings(model="x-ai/grok-4-fast"),
+        created_at=world.clock.now(),
+        updated_at=world.clock.now(),
+    )
+    async with world.uow() as uow:  # what the reply wrote before its process died
+        await uow.chats.add(chat)
+        lease = Lease("msg_reply", world.clock.now() + LEASE_TTL)
+        await uow.chats.claim_generation(chat.id, lease, at=world.clock.now())
+        await uow.commit()
+    spend = await world.charge(
+        ALICE,
+        "chat_reply",
+        TokenAmount(1),
+        key="chat_reply:alice:k1",
+        reference=Reference("message", "msg_reply"),
+    )
+    assert spend is not None
+    world.clock.advance(LEASE_TTL.total_seconds() + 1)
     container = fake_container(uow=world.uow, clock=world.clock, ids=world.ids, settings=settings)
     app = create_app(settings, bootstrap=lambda _: fake_bootstrap(container))
 

@@ -114,4 +114,4 @@ def test_the_migrations_ship_inside_the_package_and_need_no_ini_file() -> None:
 
     assert config.config_file_name is None
     assert Path(script.dir).is_relative_to(Path(mynth_adapters.__file__).parent)
-    assert script.get_heads() == ["0007"]
+    assert script.get_heads() == ["0008"]

@@ -73,6 +73,7 @@ class World(LedgerWorld):
             GetBalance(self.uow, self.clock, self.policy),
             self.limiter,
             self.writer,
+            self.policy,
         )
 
     @property

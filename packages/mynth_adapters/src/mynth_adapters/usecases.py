@@ -17,6 +17,7 @@ from mynth_core.chats.services import (
     UpdateChat,
     UpgradeChat,
 )
+from mynth_core.chats.settlement import SettleAbandonedReplies
 from mynth_core.images.reads import (
     GetImage,
     GetImageJob,
@@ -87,6 +88,7 @@ USE_CASES: Final = (
     SwitchLeaf,
     ReadThread,
     ChatReplies,
+    SettleAbandonedReplies,
     SendMessage,
     RegenerateReply,
     EditMessage,

@@ -14,6 +14,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 
 from mynth_adapters.jobs import job_worker
 from mynth_adapters.settings import JobSettings, Settings
+from mynth_core.chats.settlement import SettleAbandonedReplies
 from mynth_core.personas.settlement import SettleAbandonedGenerations
 from mynth_core.publishing.services import FailStalePublishes
 from mynth_http.controllers import CONTROLLERS
@@ -36,14 +37,15 @@ def create_app(settings: Settings, *, bootstrap: Bootstrap) -> Litestar:
         async with bootstrap(settings) as container:
             app.state.container = container
             app.state.runner = runner = GenerationRunner()
-            # Charges of generations a dead process abandoned: refunded at startup, then
-            # every minute (every instance sweeps; a spend is refunded at most once). The same
-            # loop fails publishes pending for over 10 minutes (PRODUCT §5.3).
+            # Charges of generations and chat replies a dead process abandoned: refunded at
+            # startup, then every minute (every instance sweeps; a spend is refunded at most
+            # once). The same loop fails publishes pending for over 10 minutes (PRODUCT §5.3).
             settle = container.resolve(SettleAbandonedGenerations)
+            settle_replies = container.resolve(SettleAbandonedReplies)
             fail_stale = container.resolve(FailStalePublishes)
 
             async def sweep() -> int:
-                return await settle() + await fail_stale()
+                return await settle() + await settle_replies() + await fail_stale()
 
             sweeper = asyncio.create_task(sweep_forever(sweep, every=SWEEP_EVERY_SECONDS))
             try:

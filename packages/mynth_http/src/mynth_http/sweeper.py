@@ -1,8 +1,9 @@
-"""A background loop the app runs while it serves: the sweep for abandoned generation charges.
+"""A background loop the app runs while it serves: the sweep for abandoned charges.
 
-A generation interrupted by a dead process (`kill -9`, a lost machine) leaves its charge
-open; every instance runs the sweep at startup and then every minute, so such a charge is
-refunded minutes after it is old enough (`SettleAbandonedGenerations`).
+A generation or chat reply interrupted by a dead process (`kill -9`, a lost machine) leaves
+its charge open; every instance runs the sweep at startup and then every minute, so such a
+charge is refunded minutes after it is old enough (`SettleAbandonedGenerations`,
+`SettleAbandonedReplies`).
 """
 
 from __future__ import annotations

@@ -150,6 +150,17 @@ class SqlChatRepository:
         with translate_db_errors():
             await self.conn.execute(stmt)
 
+    async def expired_generations(self, *, before: datetime, limit: int) -> Sequence[Chat]:
+        stmt = (
+            select(chats)
+            .where(_C.generation_id.is_not(None), _C.generation_expires_at < before)
+            .order_by(_C.generation_expires_at, _C.id)
+            .limit(limit)
+        )
+        with translate_db_errors():
+            rows = (await self.conn.execute(stmt)).mappings().all()
+        return tuple(self._chat(row) for row in rows)
+
     async def add_message(self, message: Message) -> None:
         with translate_db_errors():
             await self.conn.execute(insert(chat_messages).values(_message_values(message)))

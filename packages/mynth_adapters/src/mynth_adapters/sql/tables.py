@@ -300,6 +300,16 @@ chats = Table(
     Index("ix_chats_owner_id_updated_at_id", "owner_id", "updated_at", "id"),
 )
 
+# Chats whose reply is running (or died with its process), by lease expiry: the abandoned
+# replies sweep reads only these.
+HELD_CHATS: Final = "generation_id IS NOT NULL"
+Index(
+    "ix_chats_generation_expires_at",
+    chats.c.generation_expires_at,
+    postgresql_where=text(HELD_CHATS),
+    sqlite_where=text(HELD_CHATS),
+)
+
 # The append-only message tree of each chat (parent_id NULL for a root).
 chat_messages = Table(
     "chat_messages",

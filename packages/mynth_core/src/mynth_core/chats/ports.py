@@ -77,6 +77,13 @@ class ChatRepository(Protocol):
     async def release_generation(self, chat_id: ChatId, lease_id: str) -> None:
         """Free the slot if `lease_id` still holds it."""
 
+    async def expired_generations(self, *, before: datetime, limit: int) -> Sequence[Chat]:
+        """Chats whose generation lease expired before `before` and was never released.
+
+        Their generation died with its process (a live one always releases its lease).
+        Oldest expiry first, at most `limit`.
+        """
+
     async def add_message(self, message: Message) -> None: ...
 
     async def message(self, chat_id: ChatId, message_id: MessageId) -> Message:

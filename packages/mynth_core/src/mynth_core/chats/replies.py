@@ -4,7 +4,9 @@ Every reply first claims the chat's one generation slot (409 otherwise), then ch
 model's per-reply cost for the chat's mode (402 leaves nothing stored), then stores the new
 user message (if any). Only then does the caller get a `Generation` that streams `Delta`s
 and ends with the stored reply, or refunds. No transaction stays open while the model
-writes; the slot is released however the generation ends (and expires if a process dies).
+writes; the slot is released however the generation ends. The slot's lease is named after
+the reply: if a process dies mid-reply, the lease expires and the reply is settled (its
+charge refunded) by the next claim or by the sweep (`chats.settlement`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from mynth_core.chats.model import (
 from mynth_core.chats.ports import Siblings
 from mynth_core.chats.progress import Delta, MessagesCreated
 from mynth_core.chats.prompting import ChatWriter, StoryHeading
+from mynth_core.chats.settlement import MESSAGE_REFERENCE, settle_abandoned_reply
 from mynth_core.clock import Clock
 from mynth_core.errors import (
     GenerationEmptyError,
@@ -37,7 +40,7 @@ from mynth_core.identity import Principal
 from mynth_core.ids import MESSAGE, ChatId, IdFactory, MessageId
 from mynth_core.ledger.holds import charged_amount, hold_charge
 from mynth_core.ledger.model import Balance, Reference
-from mynth_core.ledger.services import ChargeGuard, GetBalance
+from mynth_core.ledger.services import ChargeGuard, GetBalance, LedgerPolicy
 from mynth_core.limits import CHAT_REPLY_ZERO_COST, RateLimiter, check
 from mynth_core.personas.writer import charge_key, end_user_hash
 from mynth_core.pricing import ChatMode, Operation, PriceTable
@@ -46,7 +49,6 @@ from mynth_core.uow import UnitOfWorkFactory
 REPLY_TIMEOUT: Final = 120.0  # seconds, §6.9
 FIRST_TOKEN_TIMEOUT: Final = 30.0
 LEASE_TTL: Final = timedelta(seconds=REPLY_TIMEOUT + 30)
-MESSAGE_REFERENCE: Final = "message"
 
 
 @attrs.frozen(kw_only=True)
@@ -83,6 +85,7 @@ class ChatReplies:
     balance: GetBalance
     limiter: RateLimiter
     writer: ChatWriter
+    policy: LedgerPolicy
 
     def idle(self, chat: Chat) -> Chat:
         """The chat, if no generation holds it (checked again, atomically, by `run`).
@@ -112,9 +115,13 @@ class ChatReplies:
             await check(self.limiter, who.user_id, CHAT_REPLY_ZERO_COST)
         key = charge_key(Operation.CHAT_REPLY, who.user_id, idempotency_key, self.ids)
         reply_id = MessageId(self.ids.new(MESSAGE))
-        lease = Lease(self.ids.new("gen"), self.clock.now() + LEASE_TTL)
+        now = self.clock.now()
+        lease = Lease(reply_id, now + LEASE_TTL)
         async with self.uow() as uow:
-            if not await uow.chats.claim_generation(chat.id, lease, at=self.clock.now()):
+            current = await uow.chats.get(chat.id, owner=chat.owner_id)
+            # A reply whose process died left its lease to expire: settle it first.
+            await settle_abandoned_reply(uow, current, at=now, policy=self.policy, ids=self.ids)
+            if not await uow.chats.claim_generation(chat.id, lease, at=now):
                 raise GenerationInProgressError(detail="a generation is already running")
             await uow.commit()
         try:

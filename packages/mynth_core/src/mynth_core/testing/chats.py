@@ -106,6 +106,15 @@ class InMemoryChatRepository:
         if chat is not None and chat.generation is not None and chat.generation.id == lease_id:
             self.store.chats[chat_id] = attrs.evolve(chat, generation=None)
 
+    async def expired_generations(self, *, before: datetime, limit: int) -> Sequence[Chat]:
+        held = [
+            chat
+            for chat in self.store.chats.values()
+            if chat.generation is not None and chat.generation.expires_at < before
+        ]
+        held.sort(key=lambda chat: chat.generation.expires_at if chat.generation else before)
+        return held[:limit]
+
     async def add_message(self, message: Message) -> None:
         if message.id in self.store.messages:
             raise ConflictError(detail=f"message {message.id} exists")
