@@ -13,10 +13,11 @@ import punq
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mynth_adapters.jobs import SETTLED, JobWorker, job_worker
+from mynth_adapters.jobs import SETTLED, GiveUpCause, JobWorker, job_worker
 from mynth_adapters.sql import SqlUnitOfWorkFactory, migrate
 from mynth_adapters.sql.jobs import JobRecord, SqlJobStore
 from mynth_core.ids import ImageJobId, JobId, PersonaId
+from mynth_core.images.model import FailureCode
 from mynth_core.images.ports import JobClaim, QueuedJob
 from mynth_core.images.services import FailImageJob, RunImageJob
 from mynth_core.publishing.services import FailPublish, RunPublishJob
@@ -52,10 +53,12 @@ class Recorder:
 @attrs.define
 class GiveUps:
     calls: list[tuple[str, str]] = attrs.field(factory=list)
+    causes: list[GiveUpCause] = attrs.field(factory=list)
     failures: int = 0
 
-    async def __call__(self, ref: str, message: str) -> None:
+    async def __call__(self, ref: str, message: str, cause: GiveUpCause) -> None:
         self.calls.append((ref, message))
+        self.causes.append(cause)
         if len(self.calls) <= self.failures:
             raise RuntimeError("the refund failed")
 
@@ -151,6 +154,7 @@ async def test_the_last_failed_attempt_gives_up_and_fails_the_job(uow_factory) -
 
     assert handler.calls == ["r1", "r1"]
     assert give_up.calls == [("r1", "the job failed (RuntimeError)")]
+    assert give_up.causes == [GiveUpCause.FAILED]
     job = await record(uow_factory, "r1")
     assert (job.status, job.attempts) == ("failed", 2)
     assert job.last_error == "RuntimeError: attempt 2 failed"
@@ -182,6 +186,7 @@ async def test_a_job_over_its_deadline_fails_like_an_error(uow_factory) -> None:
 
     assert handler.calls == ["r1", "r1"]
     assert give_up.calls == [("r1", "the job did not finish within 0.05 s")]
+    assert give_up.causes == [GiveUpCause.TIMED_OUT]
     assert (await record(uow_factory, "r1")).status == "failed"
 
 
@@ -291,6 +296,7 @@ async def test_a_job_whose_workers_kept_dying_gives_up_without_running(uow_facto
 
     assert handler.calls == []
     assert give_up.calls == [("r1", "the job's worker stopped 2 time(s)")]
+    assert give_up.causes == [GiveUpCause.STALLED]
     job = await record(uow_factory, "r1")
     assert (job.status, job.attempts) == ("failed", 3)
 
@@ -377,13 +383,15 @@ async def test_the_job_worker_resolves_the_image_use_cases_when_a_job_runs(uow_f
     worker = job_worker(container, poll_interval=0.05, backoff=timedelta(0))
     runs: list[ImageJobId] = []
     failures: list[tuple[ImageJobId, str]] = []
+    codes: list[FailureCode] = []
 
     async def run(job_id: ImageJobId, _claim: JobClaim) -> None:
         runs.append(job_id)
         raise RuntimeError("the provider is down")
 
-    async def fail(job_id: ImageJobId, message: str) -> None:
+    async def fail(job_id: ImageJobId, message: str, code: FailureCode) -> None:
         failures.append((job_id, message))
+        codes.append(code)
 
     container.register(RunImageJob, instance=run)  # registered after the worker was built
     container.register(FailImageJob, instance=fail)
@@ -393,6 +401,30 @@ async def test_the_job_worker_resolves_the_image_use_cases_when_a_job_runs(uow_f
 
     assert runs == ["igj_1", "igj_1"]
     assert failures == [("igj_1", "the job failed (RuntimeError)")]
+    assert codes == [FailureCode.PROVIDER_ERROR]
+
+
+async def test_an_image_job_whose_workers_kept_dying_fails_as_worker_died(uow_factory) -> None:
+    container = punq.Container()
+    container.register(UnitOfWorkFactory, instance=uow_factory)
+    codes: list[FailureCode] = []
+
+    async def fail(_job_id: ImageJobId, _message: str, code: FailureCode) -> None:
+        codes.append(code)
+
+    container.register(FailImageJob, instance=fail)
+    await enqueue(uow_factory, "igj_1", kind="image")
+    store = SqlJobStore(uow_factory.engine)
+    for dead in range(2):  # two workers claimed it and died
+        at = datetime.now(UTC) + timedelta(minutes=20 * dead)
+        assert await store.claim(f"dead-{dead}", now=at, lease=timedelta(minutes=10)) is not None
+    later = datetime.now(UTC) + timedelta(hours=1)
+    worker = job_worker(container, poll_interval=0.05, backoff=timedelta(0), clock=_At(later))
+
+    await worker.run_until_idle()
+
+    assert codes == [FailureCode.WORKER_DIED]
+    assert (await record(uow_factory, "igj_1")).status == "failed"
 
 
 async def test_the_job_worker_runs_publish_jobs_and_fails_the_publish_on_giving_up(

@@ -27,6 +27,7 @@ their leases expire and another worker (or this one, restarted) runs them again.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import os
 import secrets
@@ -43,6 +44,7 @@ from mynth_adapters.sql.jobs import ClaimedJob
 from mynth_adapters.sql.uow import SqlUnitOfWorkFactory
 from mynth_core.clock import Clock, SystemClock
 from mynth_core.ids import ImageJobId, PersonaId
+from mynth_core.images.model import FailureCode
 from mynth_core.images.ports import JobClaim
 from mynth_core.images.services import IMAGE_JOB_KIND, FailImageJob, RunImageJob
 from mynth_core.publishing.services import PUBLISH_JOB_KIND, FailPublish, RunPublishJob
@@ -58,8 +60,17 @@ Handler = Callable[[str, JobClaim], Awaitable[object]]
 done. A handler that returns `SETTLED` completed the claim itself (`JobQueue.complete`, in
 the transaction that recorded the job's outcome); otherwise the worker completes it."""
 
-GiveUp = Callable[[str, str], Awaitable[None]]
-"""Called with `(ref, message)` when a job failed for the last time."""
+
+class GiveUpCause(enum.StrEnum):
+    """Why the worker gave up on a job."""
+
+    STALLED = "stalled"  # its workers died while running it, `max_attempts` times
+    TIMED_OUT = "timed_out"  # its last attempt overran the deadline
+    FAILED = "failed"  # its last attempt raised
+
+
+GiveUp = Callable[[str, str, GiveUpCause], Awaitable[None]]
+"""Called with `(ref, message, cause)` when a job failed for the last time."""
 
 
 @attrs.frozen
@@ -308,7 +319,7 @@ class JobWorker:
     async def _run(self, job: ClaimedJob) -> None:
         if job.attempts > self.max_attempts:  # earlier attempts stalled: their workers died
             stalled = f"the job's worker stopped {job.attempts - 1} time(s)"
-            await self._give_up(job, stalled, stalled)
+            await self._give_up(job, stalled, stalled, GiveUpCause.STALLED)
             return
         handler = self.handlers.get(job.kind)
         if handler is None:
@@ -322,10 +333,10 @@ class JobWorker:
         except Exception as exc:  # noqa: BLE001 - every handler failure is retried or given up
             if isinstance(exc, TimeoutError) and deadline.expired():
                 reason = f"the job did not finish within {seconds:g} s"
-                detail = reason
+                detail, cause = reason, GiveUpCause.TIMED_OUT
             else:
                 reason = f"the job failed ({type(exc).__name__})"
-                detail = f"{type(exc).__name__}: {exc}"
+                detail, cause = f"{type(exc).__name__}: {exc}", GiveUpCause.FAILED
             _log.warning(
                 "job %s (%s %s) attempt %d failed: %s",
                 job.id,
@@ -335,25 +346,25 @@ class JobWorker:
                 detail,
                 exc_info=not isinstance(exc, TimeoutError),
             )
-            await self._failed(job, reason, detail)
+            await self._failed(job, reason, detail, cause)
             return
         if not isinstance(outcome, Settled):
             await self._settle(job, "complete")
 
-    async def _failed(self, job: ClaimedJob, reason: str, detail: str) -> None:
+    async def _failed(self, job: ClaimedJob, reason: str, detail: str, cause: GiveUpCause) -> None:
         if job.attempts < self.max_attempts:
             delay = self._delay(job.attempts)
             await self._settle(job, "retry", error=detail, run_after=self.clock.now() + delay)
             self._wake_after(delay)
         else:
-            await self._give_up(job, reason, detail)
+            await self._give_up(job, reason, detail, cause)
 
-    async def _give_up(self, job: ClaimedJob, reason: str, detail: str) -> None:
+    async def _give_up(self, job: ClaimedJob, reason: str, detail: str, cause: GiveUpCause) -> None:
         """Run the kind's give-up path with `reason` (user-facing), then fail the job."""
         give_up = self.give_up.get(job.kind)
         if give_up is not None:
             try:
-                await give_up(job.ref, reason)
+                await give_up(job.ref, reason, cause)
             except Exception:  # noqa: BLE001 - retried below, like a handler failure
                 _log.exception("job %s (%s %s): giving up failed", job.id, job.kind, job.ref)
                 if job.attempts < self.max_attempts + GIVE_UP_RETRIES:
@@ -401,6 +412,14 @@ class JobWorker:
             _log.warning("job %s: lost its lease before recording %s", job.id, outcome)
 
 
+# What an image job that the worker gave up on failed with (PRODUCT §12's codes).
+_IMAGE_FAILURES: Final = {
+    GiveUpCause.STALLED: FailureCode.WORKER_DIED,
+    GiveUpCause.TIMED_OUT: FailureCode.PROVIDER_TIMEOUT,
+    GiveUpCause.FAILED: FailureCode.PROVIDER_ERROR,
+}
+
+
 def deadline_for(lease: timedelta) -> timedelta:
     """The job deadline under `lease`: DEADLINE, or half the lease when that is shorter."""
     return min(DEADLINE, lease / 2)
@@ -428,15 +447,15 @@ def job_worker(container: punq.Container, **options: Unpack[WorkerOptions]) -> J
         await run(ImageJobId(ref), claim)
         return SETTLED  # in the transaction that recorded the outcome
 
-    async def fail_image_job(ref: str, message: str) -> None:
+    async def fail_image_job(ref: str, message: str, cause: GiveUpCause) -> None:
         fail: FailImageJob = container.resolve(FailImageJob)
-        await fail(ImageJobId(ref), message)
+        await fail(ImageJobId(ref), message, _IMAGE_FAILURES[cause])
 
     async def run_publish_job(ref: str, _claim: JobClaim) -> object:
         run: RunPublishJob = container.resolve(RunPublishJob)
         return await run(PersonaId(ref))
 
-    async def fail_publish(ref: str, message: str) -> None:
+    async def fail_publish(ref: str, message: str, _cause: GiveUpCause) -> None:
         fail: FailPublish = container.resolve(FailPublish)
         await fail(PersonaId(ref), message)
 

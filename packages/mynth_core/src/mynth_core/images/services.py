@@ -354,10 +354,13 @@ class FailImageJob:
     ids: IdFactory
     policy: LedgerPolicy
 
-    async def __call__(self, job_id: ImageJobId, message: str) -> None:
+    async def __call__(
+        self, job_id: ImageJobId, message: str, code: FailureCode = FailureCode.PROVIDER_ERROR
+    ) -> None:
+        """Fail the job with `code` and refund it, unless it has ended already."""
         async with self.uow() as uow:
             job = await uow.images.get_for_update(job_id)
             if not job.status.in_flight:
                 return
-            await _give_up(uow, self, job, FailureCode.PROVIDER_ERROR, message[:300])
+            await _give_up(uow, self, job, code, message[:300])
             await uow.commit()
