@@ -588,6 +588,27 @@ async def test_a_clone_of_a_public_persona_names_its_source_slug_once_published(
     assert detail["cloned_from_slug"] == source_slug
 
 
+async def test_the_owner_of_a_clone_sees_its_source_slug_while_the_source_is_public(
+    client, alice, bob, backend, publishable
+) -> None:
+    source = await publishable(alice)
+    source_slug = (await published(client, backend, alice, source))["slug"]
+    clone = (await client.post(f"/v1/personas/{source['id']}/clone", headers=bob)).json()
+
+    shown = (await client.get(f"/v1/personas/{clone['id']}", headers=bob)).json()
+    listed = (await client.get("/v1/personas", headers=bob)).json()["items"]
+    await client.delete(f"/v1/personas/{source['id']}/publication", headers=alice)
+    after = (await client.get(f"/v1/personas/{clone['id']}", headers=bob)).json()
+
+    assert shown["cloned_from"] == {
+        "persona_id": source["id"],
+        "version_id": source["current_version"]["id"],
+        "slug": source_slug,
+    }
+    assert [p["cloned_from"]["slug"] for p in listed] == [source_slug]
+    assert after["cloned_from"]["slug"] is None
+
+
 async def test_a_deleted_users_personas_leave_the_catalog(
     client, alice, bob, backend, publishable, clock, alice_id
 ) -> None:

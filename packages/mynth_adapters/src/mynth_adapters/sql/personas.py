@@ -137,7 +137,9 @@ class SqlPersonaRepository:
             rows = (await self.conn.execute(stmt.limit(page.limit + 1))).mappings().all()
             chosen = rows[: page.limit]
             found = await tags_of(self.conn, (r["id"] for r in chosen if _classified(r)))
-        items = tuple(self._persona(row, found.get(row["id"], ())) for row in chosen)
+            items = await self._attributed(
+                [self._persona(row, found.get(row["id"], ())) for row in chosen]
+            )
         more = len(rows) > page.limit
         last = items[-1] if more else None
         cursor = encode_cursor(last.updated_at.isoformat(), last.id) if last else None
@@ -245,7 +247,31 @@ class SqlPersonaRepository:
         persona = self._persona(row, found.get(persona_id, ()))
         if lock:
             self._stored_tags[persona_id] = _tags_of(persona)
+        (persona,) = await self._attributed((persona,))
         return persona
+
+    async def _attributed(self, found: Sequence[Persona]) -> tuple[Persona, ...]:
+        """`found` with each clone's source slug while that source is public (§4.10).
+
+        One query, and only when `found` holds a clone.
+        """
+        sources = {p.cloned_from.persona_id for p in found if p.cloned_from is not None}
+        if not sources:
+            return tuple(found)
+        stmt = select(personas.c.id, personas.c.slug).where(
+            personas.c.id.in_(sources),
+            personas.c.public_version_id.is_not(None),
+            personas.c.deleted_at.is_(None),
+        )
+        slugs = {row.id: row.slug for row in await self.conn.execute(stmt)}
+        return tuple(
+            p
+            if p.cloned_from is None
+            else attrs.evolve(
+                p, cloned_from=attrs.evolve(p.cloned_from, slug=slugs.get(p.cloned_from.persona_id))
+            )
+            for p in found
+        )
 
     def _persona(self, row: RowMapping, linked: Tags) -> Persona:
         cloned_from = None

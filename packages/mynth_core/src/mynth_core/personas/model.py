@@ -81,10 +81,15 @@ class VersionDraft:
 
 @attrs.frozen
 class CloneSource:
-    """Attribution of a clone: the persona and version it copied."""
+    """Attribution of a clone: the persona and version it copied.
+
+    `slug` is the source's slug while the source is public (§4.10): looked up when the clone
+    is read, never stored, and not part of equality.
+    """
 
     persona_id: PersonaId
     version_id: VersionId
+    slug: str | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -142,7 +142,16 @@ class InMemoryPersonaRepository:
             raise NotFoundError("persona", persona_id)
         if owner is not None and persona.owner_id != owner:
             raise NotFoundError("persona", persona_id)
-        return persona
+        return self._attributed(persona)
+
+    def _attributed(self, persona: Persona) -> Persona:
+        """`persona` with its clone source's slug while that source is public."""
+        source = persona.cloned_from
+        if source is None:
+            return persona
+        origin = self.store.personas.get(source.persona_id)
+        slug = origin.publication.slug if origin is not None and origin.is_public else None
+        return attrs.evolve(persona, cloned_from=attrs.evolve(source, slug=slug))
 
     async def get_for_update(self, persona_id: PersonaId, *, owner: UserId) -> Persona:
         return await self.get(persona_id, owner=owner)  # the unit of work holds the only lock
@@ -179,7 +188,7 @@ class InMemoryPersonaRepository:
         if page.cursor is not None:
             at, last_id = decode_cursor(page.cursor, 2)
             mine = [p for p in mine if (p.updated_at.isoformat(), p.id) < (at, last_id)]
-        items = tuple(mine[: page.limit])
+        items = tuple(self._attributed(p) for p in mine[: page.limit])
         more = len(mine) > page.limit
         cursor = encode_cursor(items[-1].updated_at.isoformat(), items[-1].id) if more else None
         return Page(items, cursor)

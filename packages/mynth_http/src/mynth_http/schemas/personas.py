@@ -327,7 +327,9 @@ class PersonaOut(msgspec.Struct, kw_only=True):
             publication=PublicationOut.of(persona),
             cloned_from=None
             if source is None
-            else ClonedFromOut(persona_id=source.persona_id, version_id=source.version_id),
+            else ClonedFromOut(
+                persona_id=source.persona_id, version_id=source.version_id, slug=source.slug
+            ),
             suggested_properties=list(suggested_properties(persona.current_version)),
             created_at=rfc3339(persona.created_at),
             updated_at=rfc3339(persona.updated_at),
