@@ -13,6 +13,7 @@ from sqlalchemy import (
     RowMapping,
     Select,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -79,12 +80,20 @@ class SqlPersonaRepository:
 
     async def get(self, persona_id: PersonaId, *, owner: UserId | None = None) -> Persona:
         with translate_db_errors():
-            return await self._load(persona_id, owner=owner, lock=False)
+            return await self._load(persona_id, owner=owner)
 
     async def get_for_update(self, persona_id: PersonaId, *, owner: UserId) -> Persona:
         # FOR UPDATE on Postgres; SQLite's BEGIN IMMEDIATE already holds the write lock.
+        # Lock the bare row first: Postgres re-checks a locked row that changed meanwhile
+        # against the query, and a join would then compare the new current_version_id with
+        # the old version row and lose the persona. `_load` then sees the committed change.
+        params = {"persona_id": persona_id, "owner": owner}
         with translate_db_errors():
-            return await self._load(persona_id, owner=owner, lock=True)
+            if (await self.conn.execute(_LOCK_OWNED, params)).one_or_none() is None:
+                raise NotFoundError("persona", persona_id)
+            persona = await self._load(persona_id, owner=owner)
+        self._stored_tags[persona_id] = _tags_of(persona)
+        return persona
 
     async def add(self, persona: Persona) -> None:
         with translate_db_errors():
@@ -228,26 +237,14 @@ class SqlPersonaRepository:
         ]
         await self.conn.execute(insert(persona_tags), links)
 
-    async def _load(self, persona_id: PersonaId, *, owner: UserId | None, lock: bool) -> Persona:
-        live = [personas.c.id == persona_id, personas.c.deleted_at.is_(None)]
-        if owner is not None:
-            live.append(personas.c.owner_id == owner)
-        if lock:
-            # Lock the bare row first: Postgres re-checks a locked row that changed meanwhile
-            # against the query, and a join would then compare the new current_version_id
-            # with the old version row and lose the persona. The next statement sees the
-            # committed change.
-            stmt = select(personas.c.id).where(*live).with_for_update()
-            if (await self.conn.execute(stmt)).one_or_none() is None:
-                raise NotFoundError("persona", persona_id)
-        row = (await self.conn.execute(_persona_select().where(*live))).mappings().one_or_none()
+    async def _load(self, persona_id: PersonaId, *, owner: UserId | None) -> Persona:
+        params = {"persona_id": persona_id, "owner": owner}
+        loading = _LOAD_ANY if owner is None else _LOAD_OWNED
+        row = (await self.conn.execute(loading, params)).mappings().one_or_none()
         if row is None:
             raise NotFoundError("persona", persona_id)
         found = await tags_of(self.conn, [persona_id]) if _classified(row) else {}
-        persona = self._persona(row, found.get(persona_id, ()))
-        if lock:
-            self._stored_tags[persona_id] = _tags_of(persona)
-        (persona,) = await self._attributed((persona,))
+        (persona,) = await self._attributed((self._persona(row, found.get(persona_id, ())),))
         return persona
 
     async def _attributed(self, found: Sequence[Persona]) -> tuple[Persona, ...]:
@@ -333,6 +330,14 @@ def _persona_select() -> Select[Any]:
 _PERSONA_SELECT: Final = select(
     personas, *(column.label(_V + column.name) for column in persona_versions.c)
 ).join(persona_versions, persona_versions.c.id == personas.c.current_version_id)
+
+# The statements that read one persona, built once: a persona is read on nearly every
+# request, and a reused statement skips building its clauses and its cache key each time.
+_LIVE: Final = and_(personas.c.id == bindparam("persona_id"), personas.c.deleted_at.is_(None))
+_OWNED: Final = personas.c.owner_id == bindparam("owner")
+_LOAD_ANY: Final = _PERSONA_SELECT.where(_LIVE)
+_LOAD_OWNED: Final = _LOAD_ANY.where(_OWNED)
+_LOCK_OWNED: Final = select(personas.c.id).where(_LIVE, _OWNED).with_for_update()
 
 
 def publication_of(row: RowMapping, linked: Tags) -> Publication:
