@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import attrs
 import pytest
@@ -17,7 +18,7 @@ from mynth_adapters.testing import fake_bootstrap, fake_container
 from mynth_core.chats.model import Chat, ChatSettings, Lease, Pin
 from mynth_core.chats.replies import LEASE_TTL
 from mynth_core.ids import ChatId, PersonaId, VersionId
-from mynth_core.ledger.model import EntryKind, Reference, TokenAmount
+from mynth_core.ledger.model import EntryKind, LedgerEntry, Reference, TokenAmount
 from mynth_core.personas.settlement import ABANDON_AFTER
 from mynth_core.testing import FakeUnitOfWorkFactory, FrozenClock, SequentialIdFactory
 from mynth_http.app import create_app
@@ -128,37 +129,36 @@ async def test_cancelling_stops_the_loop_even_in_the_middle_of_a_run() -> None:
 
 # Fake-only: the charge must be in the store before the app starts (the startup sweep is the
 # one under test), and what the sweep does per backend is the contract suite's business.
-async def test_an_app_refunds_an_abandoned_generation_charge_when_it_starts(
-    client_for, settings
-) -> None:
-    world = LedgerWorld(uow=FakeUnitOfWorkFactory(), clock=FrozenClock(), ids=SequentialIdFactory())
-    spend = await world.charge(
-        ALICE,
-        "persona_generate",
-        TokenAmount(1),
-        key="persona_generate:alice:k1",
-        reference=Reference("version", "prv_never_stored"),
-    )
-    assert spend is not None
-    world.clock.advance(ABANDON_AFTER.total_seconds() + 1)
+async def refunds_once_an_app_started(
+    world: LedgerWorld, client_for, settings
+) -> list[LedgerEntry]:
+    """Start an app over `world`'s store; the refunds its startup sweep made (5 s at most)."""
     container = fake_container(uow=world.uow, clock=world.clock, ids=world.ids, settings=settings)
     app = create_app(settings, bootstrap=lambda _: fake_bootstrap(container))
-
     async with client_for(app):
         for _ in range(500):
             if any(e.kind is EntryKind.REFUND for e in await world.entries()):
                 break
             await asyncio.sleep(0.01)
-
-    refunds = [e for e in await world.entries() if e.kind is EntryKind.REFUND]
-    assert [(e.refund_of, e.reason) for e in refunds] == [(spend.id, "abandoned")]
-    assert (await world.balance()).total == 10
+    return [e for e in await world.entries() if e.kind is EntryKind.REFUND]
 
 
-async def test_an_app_refunds_a_chat_reply_its_dead_process_abandoned_when_it_starts(
-    client_for, settings
-) -> None:
-    world = LedgerWorld(uow=FakeUnitOfWorkFactory(), clock=FrozenClock(), ids=SequentialIdFactory())
+async def charged(world: LedgerWorld, operation: str, reference: Reference) -> LedgerEntry:
+    spend = await world.charge(
+        ALICE, operation, TokenAmount(1), key=f"{operation}:alice:k1", reference=reference
+    )
+    assert spend is not None
+    return spend
+
+
+async def an_abandoned_generation(world: LedgerWorld) -> tuple[LedgerEntry, timedelta]:
+    """A generation's charge whose version was never stored; how long until it is abandoned."""
+    spend = await charged(world, "persona_generate", Reference("version", "prv_never_stored"))
+    return spend, ABANDON_AFTER
+
+
+async def an_abandoned_chat_reply(world: LedgerWorld) -> tuple[LedgerEntry, timedelta]:
+    """What a reply wrote before its process died: the chat's lease and the charge."""
     chat = Chat(
         id=ChatId("pch_1"),
         owner_id=ALICE,
@@ -168,29 +168,24 @@ async def test_an_app_refunds_a_chat_reply_its_dead_process_abandoned_when_it_st
         created_at=world.clock.now(),
         updated_at=world.clock.now(),
     )
-    async with world.uow() as uow:  # what the reply wrote before its process died
+    async with world.uow() as uow:
         await uow.chats.add(chat)
         lease = Lease("msg_reply", world.clock.now() + LEASE_TTL)
         await uow.chats.claim_generation(chat.id, lease, at=world.clock.now())
         await uow.commit()
-    spend = await world.charge(
-        ALICE,
-        "chat_reply",
-        TokenAmount(1),
-        key="chat_reply:alice:k1",
-        reference=Reference("message", "msg_reply"),
-    )
-    assert spend is not None
-    world.clock.advance(LEASE_TTL.total_seconds() + 1)
-    container = fake_container(uow=world.uow, clock=world.clock, ids=world.ids, settings=settings)
-    app = create_app(settings, bootstrap=lambda _: fake_bootstrap(container))
+    spend = await charged(world, "chat_reply", Reference("message", "msg_reply"))
+    return spend, LEASE_TTL
 
-    async with client_for(app):
-        for _ in range(500):
-            if any(e.kind is EntryKind.REFUND for e in await world.entries()):
-                break
-            await asyncio.sleep(0.01)
 
-    refunds = [e for e in await world.entries() if e.kind is EntryKind.REFUND]
+@pytest.mark.parametrize("abandoned", [an_abandoned_generation, an_abandoned_chat_reply])
+async def test_an_app_refunds_what_a_dead_process_abandoned_when_it_starts(
+    client_for, settings, abandoned
+) -> None:
+    world = LedgerWorld(uow=FakeUnitOfWorkFactory(), clock=FrozenClock(), ids=SequentialIdFactory())
+    spend, wait = await abandoned(world)
+    world.clock.advance(wait.total_seconds() + 1)
+
+    refunds = await refunds_once_an_app_started(world, client_for, settings)
+
     assert [(e.refund_of, e.reason) for e in refunds] == [(spend.id, "abandoned")]
     assert (await world.balance()).total == 10
