@@ -106,6 +106,19 @@ def test_a_slug_is_ascii_with_a_ten_character_suffix() -> None:
     assert len(slugify("x" * 200, "y")) == 80 + 1 + 10
 
 
+@pytest.mark.parametrize(
+    ("headline", "expected"),
+    [
+        ("Aurora Vale: keeper of the light.", "aurora-vale-keeper-of-the-light"),
+        ("AURORA VÁLE", "aurora-vale"),
+        ("Aurora Valentine, a namesake", "aurora-vale-aurora-valentine-a-namesake"),
+        ("", "aurora-vale"),
+    ],
+)
+def test_a_headline_that_begins_with_the_name_does_not_repeat_it(headline, expected) -> None:
+    assert slugify("Aurora Vale", headline, suffix="s") == f"{expected}-s"
+
+
 @attrs.define
 class World(LedgerWorld):
     model: ScriptedChatModel = attrs.Factory(ScriptedChatModel)

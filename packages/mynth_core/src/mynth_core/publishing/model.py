@@ -220,8 +220,18 @@ def apply_rules(classification: Classification, *, nsfw_image: bool) -> Classifi
 
 
 def slugify(name: str, headline: str, *, suffix: str | None = None) -> str:
-    """`<name>-<headline>` as lower-case ASCII `[a-z0-9-]`, base ≤ 80, + 10 random chars."""
-    folded = unicodedata.normalize("NFKD", f"{name} {headline}").encode("ascii", "ignore")
-    base = _NOT_SLUG.sub("-", folded.decode().lower()).strip("-")[:SLUG_BASE_LIMIT].strip("-")
+    """`<name>-<headline>` as lower-case ASCII `[a-z0-9-]`, base ≤ 80, + 10 random chars.
+
+    A headline that begins with the name (as headlines often do) does not repeat it.
+    """
+    named, about = _slug_words(name), _slug_words(headline)
+    if named and (about == named or about.startswith(f"{named}-")):
+        about = about[len(named) :].strip("-")
+    base = "-".join(part for part in (named, about) if part)[:SLUG_BASE_LIMIT].strip("-")
     tail = suffix or "".join(secrets.choice(_ALPHABET) for _ in range(SLUG_SUFFIX))
     return f"{base or 'persona'}-{tail}"
+
+
+def _slug_words(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _NOT_SLUG.sub("-", folded.lower()).strip("-")
