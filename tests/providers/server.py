@@ -14,6 +14,17 @@ import attrs
 import uvicorn
 
 
+class Sleeps:
+    """A sleep that records its waits and returns at once: what a provider adapter under
+    test is given in place of `asyncio.sleep`, so its retry waits can be asserted."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
 class LoopbackServer:
     """Serves an ASGI app on a free loopback port until `stop()`; restartable.
 

@@ -23,6 +23,7 @@ from mynth_core.images.ports import ImageRequest
 from mynth_core.images.registry import ImageModel, ImageRegistry
 from mynth_core.testing import FrozenClock
 from providers.runware import FakeRunware
+from providers.server import Sleeps
 from providers.webhooks import T0
 
 # Short phases so a scripted stall fails fast; the real ones are INFERENCE_TIMEOUT.
@@ -34,16 +35,6 @@ PRO = REGISTRY.get("black-forest-labs/flux-1-pro")
 SEEDREAM = REGISTRY.get("bytedance/seedream-3")
 ULTRA = REGISTRY.get("black-forest-labs/flux-1.1-pro-ultra")
 PROMPT = "portrait of an elderly lighthouse keeper, oil paint"
-
-
-class Sleeps:
-    """A sleep that records its waits and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture(scope="session")

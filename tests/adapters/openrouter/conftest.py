@@ -13,21 +13,12 @@ from mynth_adapters.openrouter import TEXT_RETRY, OpenAICompatChatModel
 from mynth_core.generation.ports import ChatRequest, Completion, PromptMessage, Role, TextDelta
 from mynth_core.testing import FrozenClock
 from providers.openrouter import FALLBACK, PRIMARY, FakeOpenRouter
+from providers.server import Sleeps
 from providers.webhooks import T0
 
 # Short phases so a scripted stall fails fast; the real ones are CHAT_TIMEOUT.
 TIMEOUT = httpx.Timeout(connect=1, read=0.3, write=1, pool=1)
 QUESTION = "Tell me about the lighthouse keeper who paints storms"
-
-
-class Sleeps:
-    """A sleep that records its waits and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from mynth_core.errors import (
     ProviderUnavailableError,
 )
 from providers.polar import http_date
+from providers.server import Sleeps
 
 NOW = datetime(2026, 1, 1, 0, 0, 0, tzinfo=UTC)
 
@@ -182,16 +183,6 @@ class Script:
         if self.errors:
             raise self.errors.pop(0)
         return "ok"
-
-
-class Sleeps:
-    """A sleep that records its waits and returns at once."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture
