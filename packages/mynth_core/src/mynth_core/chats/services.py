@@ -50,8 +50,8 @@ class Thread:
 
 async def readable_pin(
     uow: UnitOfWork, who: Principal, persona_id: PersonaId
-) -> tuple[Pin, str, Persona]:
-    """The version `who` may chat with, the persona's name there, and the persona.
+) -> tuple[Pin, Persona]:
+    """The version `who` may chat with (with the persona's name there), and the persona.
 
     Own persona: its current version; someone else's public persona: its public version.
 
@@ -61,8 +61,7 @@ async def readable_pin(
     persona = await uow.personas.get(persona_id)
     version_id = persona.readable_version_for(who.user_id)
     version = await uow.personas.version(persona_id, version_id)
-    name = version.data.name
-    return Pin(persona_id, version_id, version.version_number, name), name, persona
+    return Pin(persona_id, version_id, version.version_number, version.data.name), persona
 
 
 def check_nsfw_allowed(settings: ChatSettings, persona: Persona) -> None:
@@ -103,12 +102,12 @@ class CreateChat:
             check_title(title)
         at = self.clock.now()
         async with self.uow() as uow:
-            pin, name, persona = await readable_pin(uow, who, persona_id)
+            pin, persona = await readable_pin(uow, who, persona_id)
             check_nsfw_allowed(chosen, persona)
             chat = Chat(
                 id=ChatId(self.ids.new(CHAT)),
                 owner_id=who.user_id,
-                title=title or name[:120],
+                title=title or pin.name[:120],
                 mode=mode,
                 pin=pin,
                 settings=chosen,
@@ -210,7 +209,7 @@ class UpgradeChat:
         """Raises: NotFoundError (also when someone else's persona is no longer public)."""
         async with self.uow() as uow:
             chat = await uow.chats.get(chat_id, owner=who.user_id)
-            pin, _, _ = await readable_pin(uow, who, chat.pin.persona_id)
+            pin, _ = await readable_pin(uow, who, chat.pin.persona_id)
             if pin == chat.pin:
                 return chat
             chat = chat.changed({"pin": pin}, at=self.clock.now())
