@@ -118,9 +118,11 @@ class ChatReplies:
         now = self.clock.now()
         lease = Lease(reply_id, now + LEASE_TTL)
         async with self.uow() as uow:
-            current = await uow.chats.get(chat.id, owner=chat.owner_id)
-            # A reply whose process died left its lease to expire: settle it first.
-            await settle_abandoned_reply(uow, current, at=now, policy=self.policy, ids=self.ids)
+            # A reply whose process died left its lease to expire: settle it first. The chat
+            # as this request read it will do: an expired lease is 150 s old, settling
+            # checks for the stored reply here, refunds at most once, and releases only
+            # that lease.
+            await settle_abandoned_reply(uow, chat, at=now, policy=self.policy, ids=self.ids)
             if not await uow.chats.claim_generation(chat.id, lease, at=now):
                 raise GenerationInProgressError(detail="a generation is already running")
             await uow.commit()
