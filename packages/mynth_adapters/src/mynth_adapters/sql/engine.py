@@ -16,7 +16,7 @@ import sqlite3
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any, Final
 
@@ -149,7 +149,7 @@ async def transaction(
     waits for its turn; a read-only one takes no lock at all (see `_begin_immediate`).
     """
     turns = None if read_only else _WRITE_TURNS.get(engine.sync_engine)
-    async with _turn(turns):
+    async with nullcontext() if turns is None else turns.turn():
         with translate_db_errors():
             connection = await engine.connect()
         try:
@@ -161,15 +161,6 @@ async def transaction(
         finally:
             with translate_db_errors():
                 await connection.close()
-
-
-@asynccontextmanager
-async def _turn(turns: WriteTurns | None) -> AsyncIterator[None]:
-    if turns is None:
-        yield
-    else:
-        async with turns.turn():
-            yield
 
 
 @asynccontextmanager
